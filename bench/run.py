@@ -1,0 +1,293 @@
+#!/usr/bin/env python
+"""`make bench`: the chat against the tutorial baseline, side by side, interleaved.
+
+Starts a private redis-server, prepares both apps (migrate, users, sessions), then for each
+repetition and scenario runs the baseline and ours in turn, each on a fresh daphne process,
+with bench/loadtool.py as the client. Writes docs/benchmarks.md, docs/benchmarks.png and the
+raw results to bench/results/.
+"""
+
+import argparse
+import json
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import plot
+import report
+import servers
+from benchutil import machine_info
+
+ROOT = servers.ROOT
+LOADTOOL = ROOT / "bench" / "loadtool.py"
+SIZES = {  # full and --quick
+    False: {
+        "reps": 3,
+        "n": 200,
+        "m": 100,
+        "paced_s": 10,
+        "idle": (1000, 5000),
+        "storm": 300,
+    },
+    True: {"reps": 1, "n": 50, "m": 20, "paced_s": 3, "idle": (200, 500), "storm": 100},
+}
+METHOD = [
+    (
+        "- Each scenario runs on a fresh daphne process (the three fan-out scenarios share one), "
+        "baseline first, then ours, repetition after repetition; both apps use one private "
+        '`redis-server` (`--save "" --appendonly no`) and SQLite databases in a temporary '
+        "directory, with `CHAT_MESSAGE_RATE=0`, `DJANGO_DEBUG=0`."
+    ),
+    (
+        "- Senders log in with a session cookie; readers share one logged-in reader account "
+        "(so presence changes once, not per socket). Every client sends `Origin`."
+    ),
+    (
+        "- Fan-out latency: each message's text is `t=<send time in ns>`; the receiving socket, "
+        "in the same client process, subtracts it from its receive time."
+    ),
+    (
+        "- Lost: acked seqs a connected socket never received; duplicated: a seq received twice; "
+        "out of order: a seq lower than one already received on that socket."
+    ),
+    (
+        "- Server CPU: utime+stime of the daphne pid from `/proc/<pid>/stat`, from the first "
+        "send until the last delivery, divided by the deliveries (sockets × messages). Redis and "
+        "load-client CPU are measured the same way, to show when the client is the bottleneck."
+    ),
+    "- Delivered/s: deliveries divided by the time from the first send to the last delivery.",
+    (
+        "- Idle sockets: server RSS (`VmRSS`) after one warm-up socket, then after all sockets "
+        "are open and quiet; the difference divided by the sockets. Then one message to all."
+    ),
+    (
+        "- Startup storm: daphne is spawned and at the same moment all clients start "
+        "connecting, each retrying (100 ms ± 50 %) for up to 10 s; then one message to all."
+    ),
+    (
+        "- `check_redis_ssot`: wall time of the whole command (`python manage.py "
+        "check_redis_ssot`), interpreter start-up included, against the same Redis."
+    ),
+]
+
+
+def scenarios(quick):
+    z = SIZES[quick]
+    n, m = z["n"], z["m"]
+    sc = {
+        "firehose": {
+            "title": f"Firehose N{n} S2 M{m}",
+            "kind": "fanout",
+            "group": "fanout",
+            "args": ["fanout", "-n", n, "-s", 2, "-m", m, "--rate", 0],
+        }
+    }
+    for rate in (5, 10):
+        sc[f"paced{rate}"] = {
+            "title": f"Paced N{n} S2 at {rate} msg/s per sender "
+            f"({n * 2 * rate:,} deliveries/s offered, {z['paced_s']} s)",
+            "kind": "fanout",
+            "group": "fanout",
+            "args": [
+                "fanout",
+                "-n",
+                n,
+                "-s",
+                2,
+                "-m",
+                rate * z["paced_s"],
+                "--rate",
+                rate,
+            ],
+        }
+    for key, k in zip(("idle_small", "idle_large"), z["idle"]):
+        sc[key] = {
+            "title": f"{k:,} idle sockets",
+            "kind": "idle",
+            "group": key,
+            "n": k,
+            "args": ["idle", "-n", k],
+        }
+    sc["storm"] = {
+        "title": f"Startup storm, {z['storm']} clients",
+        "kind": "storm",
+        "group": "storm",
+        "args": ["storm", "-n", z["storm"]],
+    }
+    sc["ssot"] = {
+        "title": "`python manage.py check_redis_ssot` wall time",
+        "kind": "command",
+        "group": "ssot",
+        "apps": ("ours",),
+    }
+    return sc
+
+
+def run_tool(app, args, label, redis_pid, sessions, timeout=300):
+    cmd = [
+        sys.executable,
+        str(LOADTOOL),
+        *map(str, args),
+        "--port",
+        str(app.port),
+        "--server-pid",
+        str(app.proc.pid),
+        "--redis-pid",
+        str(redis_pid),
+        "--sessions",
+        str(sessions),
+        "--label",
+        label,
+    ]
+    if args[0] == "storm":
+        cmd += ["--t0-ns", str(app.started_ns)]
+    try:
+        r = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": f"load tool timed out after {timeout}s"}
+    sys.stderr.write(r.stderr[-3000:])
+    lines = r.stdout.strip().splitlines()
+    try:
+        return json.loads(lines[-1])
+    except (IndexError, ValueError):
+        return {"error": f"load tool exit {r.returncode}: {r.stderr.strip()[-300:]}"}
+
+
+def run_group(app, group, todo, rep, redis_pid, sessions):
+    """Start `app`, run the scenarios of one group on it, stop it; {key: result}."""
+    out = {}
+    if group == "ssot":
+        t0 = time.perf_counter()
+        r = app.manage("check_redis_ssot", timeout=120)
+        text = (r.stdout + r.stderr).strip().splitlines()
+        out["ssot"] = {
+            "wall_s": round(time.perf_counter() - t0, 3),
+            "returncode": r.returncode,
+            "output": text[-40:],
+        }
+        return out
+    try:
+        app.start(wait=group != "storm")
+    except RuntimeError as e:
+        return {key: {"error": str(e)} for key in todo}
+    try:
+        for key, sc in todo.items():
+            label = f"{app.name}/{key}/rep{rep + 1}"
+            out[key] = run_tool(app, sc["args"], label, redis_pid, sessions[app.name])
+            if app.proc.poll() is not None:
+                out[key].setdefault(
+                    "error", f"server exited with {app.proc.returncode}"
+                )
+                break
+    finally:
+        app.stop()
+    return out
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="small sizes, one repetition")
+    p.add_argument("--reps", type=int, default=None)
+    p.add_argument("--apps", default="baseline,ours")
+    p.add_argument("--only", default="", help="comma-separated scenario keys")
+    p.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
+    a = p.parse_args(argv)
+    t_start = time.time()
+    scs = scenarios(a.quick)
+    if a.only:
+        scs = {k: v for k, v in scs.items() if k in a.only.split(",")}
+    reps = a.reps or SIZES[a.quick]["reps"]
+    names = [n for n in a.apps.split(",") if n in servers.APPS]
+    workdir = Path(tempfile.mkdtemp(prefix="chatbench-"))
+    print(f"bench: work directory {workdir}", file=sys.stderr)
+    redis, redis_port = servers.start_redis(workdir)
+    results = {k: {n: [] for n in names} for k in scs}
+    try:
+        apps, sessions = {}, {}
+        for n in names:
+            app = servers.App(n, workdir, redis_port)
+            try:
+                app.migrate()
+                sessions[n] = app.make_sessions(2)
+                apps[n] = app
+            except (RuntimeError, subprocess.TimeoutExpired) as e:
+                print(f"bench: {n} cannot run: {e}", file=sys.stderr)
+                for k in scs:
+                    results[k][n].append({"error": f"setup failed: {str(e)[-300:]}"})
+        groups = {}
+        for key, sc in scs.items():
+            groups.setdefault(sc["group"], {})[key] = sc
+        for rep in range(reps):
+            for group, todo in groups.items():
+                for n, app in apps.items():
+                    mine = {k: v for k, v in todo.items() if n in v.get("apps", (n,))}
+                    if mine:
+                        print(
+                            f"bench: rep {rep + 1}/{reps} {group} {n}", file=sys.stderr
+                        )
+                        for key, res in run_group(
+                            app, group, mine, rep, redis.pid, sessions
+                        ).items():
+                            results[key][n].append(res)
+    finally:
+        servers.stop(redis)
+    meta = {
+        "command": " ".join(
+            [".venv/bin/python bench/run.py", *map(shlex.quote, sys.argv[1:])]
+        ),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "quick": a.quick,
+        "duration_s": time.time() - t_start,
+        "reps": reps,
+        "machine": machine_info(),
+        "method": METHOD,
+        "workdir": str(workdir),
+        "commands": command_lines(scs),
+    }
+    raw = ROOT / "bench" / "results"
+    raw.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for path in (raw / f"{stamp}.json", raw / "latest.json"):
+        path.write_text(
+            json.dumps({"meta": meta, "scenarios": scs, "results": results})
+        )
+    out = Path(a.out)
+    out.write_text(report.markdown(results, scs, meta))
+    plot.plot(results, scs, out.with_suffix(".png"))
+    print(
+        f"bench: wrote {out}, {out.with_suffix('.png')}, {raw / 'latest.json'} "
+        f"in {meta['duration_s']:.0f} s",
+        file=sys.stderr,
+    )
+
+
+def command_lines(scs):
+    lines = [
+        "make bench    # = .venv/bin/python bench/run.py  (--quick: smoke variant)",
+        "# each server: (ulimit -n 20000; exec daphne -b 127.0.0.1 -p PORT APP)",
+        "#   ours:     cwd ., APP = chatproject.asgi:application",
+        "#   baseline: cwd bench/baseline, APP = baseline_project.asgi:application",
+        (
+            "# env: REDIS_URL=redis://127.0.0.1:PORT/0 DATABASE_URL=sqlite:////tmp/.../X.sqlite3"
+            " DJANGO_ALLOWED_HOSTS=127.0.0.1,localhost CHAT_MESSAGE_RATE=0 DJANGO_DEBUG=0"
+            " DJANGO_SECRET_KEY=bench"
+        ),
+    ]
+    for key, sc in scs.items():
+        if "args" in sc:
+            args = " ".join(map(str, sc["args"]))
+            lines.append(
+                f".venv/bin/python bench/loadtool.py {args} --port PORT "
+                f"--server-pid PID --redis-pid PID --sessions FILE   # {key}"
+            )
+    lines.append("python manage.py check_redis_ssot   # ssot")
+    return lines
+
+
+if __name__ == "__main__":
+    main()

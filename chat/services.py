@@ -1,0 +1,132 @@
+"""Chat logic on the database: rooms, access, posting with seq, history and resume.
+
+Everything here is synchronous Django ORM code; consumers call it through
+database_sync_to_async. The database is the durable record: seq is assigned in the
+same transaction as the insert, under a lock on the room row.
+"""
+
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from . import protocol
+from .models import Membership, Message, Room
+
+__all__ = [
+    "Page", "get_or_create_room", "access_code", "post_message",
+    "latest_messages", "messages_after", "messages_before", "frames_for",
+]  # fmt: skip
+
+CLOSE_ANONYMOUS_PRIVATE = 4401
+CLOSE_NOT_MEMBER = 4403
+
+
+@dataclass
+class Page:
+    messages: list  # message objects (dicts), oldest first
+    complete: bool
+    latest: int = 0
+
+
+def get_or_create_room(name):
+    """The room called name; a public room comes into being on first use."""
+    room = Room.objects.filter(name=name).first()
+    if room is None:
+        try:
+            with transaction.atomic():
+                room = Room.objects.create(name=name)
+        except IntegrityError:  # created meanwhile by another connection
+            room = Room.objects.get(name=name)
+    return room
+
+
+def access_code(room, user):
+    """None when user may read room, else the close code the contract names."""
+    if not room.is_private:
+        return None
+    if not user.is_authenticated:
+        return CLOSE_ANONYMOUS_PRIVATE
+    if room.owner_id == user.pk or Membership.objects.filter(room=room, user=user).exists():
+        return None
+    return CLOSE_NOT_MEMBER
+
+
+def frame_of(message, room_name, username):
+    return protocol.message_object(
+        room_name, message.seq, username, message.text, message.created, message.client_id
+    )
+
+
+def frames_for(messages, room_name):
+    return [frame_of(m, room_name, m.user.get_username()) for m in messages]
+
+
+def post_message(room_id, user, text, client_id):
+    """Store a message; returns (message object, created). A repeated client_id is not stored."""
+    with transaction.atomic():
+        room = Room.objects.select_for_update().get(pk=room_id)
+        if client_id is not None:
+            existing = Message.objects.filter(room=room, user=user, client_id=client_id).first()
+            if existing is not None:
+                return frame_of(existing, room.name, user.get_username()), False
+        now = timezone.now()
+        seq = room.last_seq + 1
+        Room.objects.filter(pk=room.pk).update(last_seq=seq, last_activity=now)
+        message = Message.objects.create(
+            room=room, seq=seq, user=user, text=text, client_id=client_id, created=now
+        )
+    return frame_of(message, room.name, user.get_username()), True
+
+
+def _visible(room):
+    return Message.objects.filter(room=room, hidden=False).select_related("user")
+
+
+def latest_seq(room_id):
+    return Room.objects.filter(pk=room_id).values_list("last_seq", flat=True).first() or 0
+
+
+# Each reader takes the latest seq first and reads only up to it, so that "latest" never
+# claims a message the page does not hold (another connection may store one meanwhile).
+
+
+def latest_messages(room, limit):
+    """The latest limit messages, oldest first; complete when nothing older exists."""
+    latest = latest_seq(room.pk)
+    rows = list(_visible(room).filter(seq__lte=latest).order_by("-seq")[: limit + 1])
+    complete = len(rows) <= limit
+    return Page(frames_for(rows[:limit][::-1], room.name), complete, latest)
+
+
+def messages_after(room, since, limit):
+    """Messages with seq > since, oldest first, at most limit; complete when none remain."""
+    latest = latest_seq(room.pk)
+    query = _visible(room).filter(seq__gt=since, seq__lte=latest).order_by("seq")
+    rows = list(query[: limit + 1])
+    complete = len(rows) <= limit
+    return Page(frames_for(rows[:limit], room.name), complete, latest)
+
+
+def messages_before(room, before, limit):
+    """Messages with seq < before (latest when None), oldest first; complete when none older."""
+    latest = latest_seq(room.pk)
+    query = _visible(room).filter(seq__lte=latest)
+    if before is not None:
+        query = query.filter(seq__lt=before)
+    rows = list(query.order_by("-seq")[: limit + 1])
+    complete = len(rows) <= limit
+    return Page(frames_for(rows[:limit][::-1], room.name), complete, latest)
+
+
+def encoded_range(room_id, after, upto):
+    """[(seq, encoded frame or None when hidden)] for after < seq <= upto (hub gap repair)."""
+    rows = (
+        Message.objects.filter(room_id=room_id, seq__gt=after, seq__lte=upto)
+        .select_related("user", "room")
+        .order_by("seq")
+    )
+    return [
+        (m.seq, None if m.hidden else protocol.encode(frame_of(m, m.room.name, m.user.get_username())))
+        for m in rows
+    ]

@@ -1,0 +1,39 @@
+"""Parse the environment for settings.py: pure functions with errors that say what to do."""
+
+import re
+
+from django.core.exceptions import ImproperlyConfigured
+
+__all__ = ["flag", "host_list", "message_rate"]
+
+RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*$")
+
+
+def flag(environ, name, default):
+    value = environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    if value.strip() in ("1", "true", "True", "yes", "on"):
+        return True
+    if value.strip() in ("0", "false", "False", "no", "off"):
+        return False
+    raise ImproperlyConfigured(f"{name}={value!r}: use 1 or 0.")
+
+
+def host_list(value):
+    hosts = [h.strip() for h in value.split(",") if h.strip()]
+    if not hosts:
+        raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS is empty: name at least one host.")
+    return hosts
+
+
+def message_rate(value):
+    """'N/S' -> (N, S seconds); '0' -> None (no limit)."""
+    if value.strip() == "0":
+        return None
+    match = RATE.match(value)
+    if not match or int(match.group(1)) < 1 or float(match.group(2)) <= 0:
+        raise ImproperlyConfigured(
+            f"CHAT_MESSAGE_RATE={value!r}: use N/S (N messages per S seconds, e.g. 30/10) or 0."
+        )
+    return int(match.group(1)), float(match.group(2))

@@ -1,0 +1,135 @@
+"""Settings: every value from the environment is read here, once, with safe defaults."""
+
+import os
+import warnings
+from pathlib import Path
+
+import dj_database_url
+
+from .env import flag, host_list, message_rate
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("CHAT_VAR_DIR", BASE_DIR / "var"))
+
+DEBUG = flag(os.environ, "DJANGO_DEBUG", False)
+
+_DEV_SECRET = "dev-insecure-0b4c2f8e-change-me"
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or _DEV_SECRET
+if SECRET_KEY == _DEV_SECRET and not DEBUG:
+    warnings.warn(
+        "DJANGO_SECRET_KEY is not set while DJANGO_DEBUG is off: a development key is used. "
+        "Set DJANGO_SECRET_KEY for any real deployment.",
+        RuntimeWarning,
+        stacklevel=1,
+    )
+
+ALLOWED_HOSTS = host_list(os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost"))
+
+# The one Redis of every part of the server. Default: the development Redis of `make run`.
+DEV_REDIS_URL = f"unix://{VAR_DIR / 'redis' / 'redis.sock'}"
+REDIS_URL_FROM_ENV = bool(os.environ.get("REDIS_URL"))
+REDIS_URL = os.environ.get("REDIS_URL") or DEV_REDIS_URL
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
+        conn_max_age=0,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several daphne processes may share the file: wait for locks, take them up front.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+
+CHAT_MESSAGE_RATE = message_rate(os.environ.get("CHAT_MESSAGE_RATE", "30/10"))
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "redis_core.apps.RedisCoreConfig",
+    "chat.apps.ChatConfig",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "chatproject.urls"
+ASGI_APPLICATION = "chatproject.asgi.application"
+TEST_RUNNER = "chatproject.test_runner.PytestRunner"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "redis_core.layers.SharedRedisChannelLayer",
+        "CONFIG": {"capacity": 1000, "expiry": 60, "group_expiry": 86400},
+    }
+}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if not DEBUG:
+    SESSION_COOKIE_SECURE = flag(os.environ, "DJANGO_SECURE_COOKIES", False)
+    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"kv": {"format": "ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "kv"}},
+    "loggers": {
+        "chat": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "redis_core": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
+}

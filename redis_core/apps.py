@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class RedisCoreConfig(AppConfig):
+    name = "redis_core"
+    verbose_name = "Redis core"
+
+    def ready(self):
+        # No I/O here: ready() runs for every manage.py command and before daphne's loop.
+        from django.conf import settings
+
+        from . import build_manager, checks  # noqa: F401 - checks registers itself
+
+        build_manager(settings.REDIS_URL)

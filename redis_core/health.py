@@ -1,0 +1,131 @@
+"""Readiness of Redis for one event loop: a probe of its own, and events on change."""
+
+import asyncio
+import logging
+import time
+
+from redis.exceptions import RedisError
+
+__all__ = ["RedisHealth", "LOST", "RESTORED", "RESTARTED"]
+
+log = logging.getLogger("redis_core.health")
+
+LOST = "lost"  # Redis stopped answering
+RESTORED = "restored"  # it answers again after being lost
+RESTARTED = "restarted"  # it answers with a new run_id: its memory is empty
+
+
+class RedisHealth:
+    """Probes Redis every INTERVAL seconds (INFO server), tracks run_id, tells listeners."""
+
+    INTERVAL = 1.0
+    PROBE_TIMEOUT = 1.5
+    # A refused or broken connection is a loss at once; slowness only when it repeats.
+    SLOW_PROBES_FOR_LOSS = 2
+
+    def __init__(self, client, on_error=None):
+        self.client = client
+        self.ready = False
+        self.run_id = None
+        self.version = None
+        self.rtt_ms = None
+        self.last_error = None
+        self.changed_at = time.monotonic()
+        self._on_error = on_error or (lambda: None)
+        self._ready_event = asyncio.Event()
+        self._kick = asyncio.Event()
+        self._listeners = []
+        self._task = None
+        self._slow = 0
+
+    def add_listener(self, callback):
+        """callback(event) is called with LOST, RESTORED or RESTARTED."""
+        self._listeners.append(callback)
+
+    def remove_listener(self, callback):
+        if callback in self._listeners:
+            self._listeners.remove(callback)
+
+    def start(self):
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="redis-health")
+
+    def stop(self):
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    async def wait_ready(self, timeout):
+        """True as soon as Redis answers; False after timeout seconds without."""
+        self.start()
+        if self.ready:
+            return True
+        try:
+            await asyncio.wait_for(self._ready_event.wait(), timeout)
+        except asyncio.TimeoutError:
+            return False
+        return True
+
+    def report_failure(self, exc):
+        """A command failed somewhere: probe now rather than at the next tick."""
+        self.last_error = f"{type(exc).__name__}: {exc}"
+        self._kick.set()
+
+    async def probe(self):
+        """One INFO server round trip; returns (rtt_ms, run_id, version)."""
+        started = time.perf_counter()
+        info = await asyncio.wait_for(self.client.info("server"), self.PROBE_TIMEOUT)
+        return (time.perf_counter() - started) * 1000, info.get("run_id"), info.get("redis_version")
+
+    async def _run(self):
+        while True:
+            try:
+                self.rtt_ms, run_id, self.version = await self.probe()
+            except asyncio.TimeoutError as exc:
+                self._slow += 1
+                self._on_error()
+                if self._slow >= self.SLOW_PROBES_FOR_LOSS:
+                    self._mark_down(f"no answer within {self.PROBE_TIMEOUT} s ({exc!r})")
+            except (RedisError, OSError) as exc:
+                self._on_error()
+                self._mark_down(f"{type(exc).__name__}: {exc}")
+            else:
+                self._slow = 0
+                self._mark_up(run_id)
+            self._kick.clear()
+            try:
+                await asyncio.wait_for(self._kick.wait(), self.INTERVAL if self.ready else 0.25)
+            except asyncio.TimeoutError:
+                pass
+
+    def _mark_up(self, run_id):
+        events = []
+        if not self.ready:
+            self.ready = True
+            self.changed_at = time.monotonic()
+            self._ready_event.set()
+            if self.run_id is not None:
+                events.append(RESTORED)
+                log.info("event=redis_restored run_id=%s", run_id)
+        if self.run_id is not None and run_id != self.run_id:
+            events.append(RESTARTED)
+            log.warning("event=redis_restarted old_run_id=%s run_id=%s", self.run_id, run_id)
+        self.run_id = run_id
+        for event in events:
+            self._emit(event)
+
+    def _mark_down(self, reason):
+        self.last_error = reason
+        if self.ready:
+            self.ready = False
+            self.changed_at = time.monotonic()
+            self._ready_event.clear()
+            log.warning("event=redis_lost reason=%r", reason)
+            self._emit(LOST)
+
+    def _emit(self, event):
+        for callback in list(self._listeners):
+            try:
+                callback(event)
+            except Exception:  # a listener's bug must not stop the monitor
+                log.exception("event=redis_health_listener_failed event_name=%s", event)

@@ -1,0 +1,152 @@
+"""RedisManager: the one owner of every Redis connection in a process."""
+
+import asyncio
+import itertools
+import threading
+import types
+import weakref
+
+import redis
+import redis.asyncio
+
+from . import options
+from .health import RedisHealth
+
+__all__ = ["RedisManager"]
+
+
+class RedisManager:
+    """Builds pools lazily: one sync pool per process, one async pool per running loop.
+
+    Creating a manager opens no connection (it is built in AppConfig.ready(), before
+    daphne's event loop exists); the first command does.
+    """
+
+    _serial = itertools.count(1)
+
+    def __init__(self, url):
+        self.url = options.validate_url(url)
+        self.serial = next(self._serial)
+        self._lock = threading.Lock()
+        self._sync_client = None
+        # Pools belong to the loop they were made on; keyed weakly so a dead loop
+        # does not keep its pool alive, and closed explicitly when the loop closes.
+        self._loops = weakref.WeakKeyDictionary()
+        self.counters = {"async_pools_created": 0, "async_pools_closed": 0, "errors": 0}
+
+    def __repr__(self):
+        return f"<RedisManager #{self.serial} {self.safe_url}>"
+
+    @property
+    def safe_url(self):
+        """The URL with any password hidden, fit for logs and check output."""
+        parts = self.url.split("@", 1)
+        if len(parts) == 2:
+            return parts[0].split("://", 1)[0] + "://***@" + parts[1]
+        return self.url
+
+    # sync -------------------------------------------------------------------------
+
+    def client(self):
+        """The process's sync client (views, commands); thread-safe, shared pool."""
+        if self._sync_client is None:
+            with self._lock:
+                if self._sync_client is None:
+                    kwargs = options.connection_kwargs(self.url, role="sync", asynchronous=False)
+                    pool = redis.BlockingConnectionPool.from_url(self.url, **kwargs)
+                    self._sync_client = redis.Redis(connection_pool=pool)
+        return self._sync_client
+
+    # async ------------------------------------------------------------------------
+
+    def async_client(self):
+        """The client of the running event loop; its pool is made on first use."""
+        return self._loop_state().client
+
+    def health(self):
+        """The readiness monitor of the running event loop."""
+        return self._loop_state().health
+
+    async def wait_ready(self, timeout):
+        """Wait up to timeout seconds for Redis to answer; True when it does."""
+        return await self.health().wait_ready(timeout)
+
+    def pubsub(self):
+        """A PubSub object on the running loop's pool (it holds one connection)."""
+        return self.async_client().pubsub(ignore_subscribe_messages=False)
+
+    def _loop_state(self):
+        loop = asyncio.get_running_loop()
+        state = self._loops.get(loop)
+        if state is None:
+            kwargs = options.connection_kwargs(self.url, role="async", asynchronous=True)
+            pool = redis.asyncio.BlockingConnectionPool.from_url(self.url, **kwargs)
+            client = redis.asyncio.Redis(connection_pool=pool)
+            state = types.SimpleNamespace(client=client, pool=pool, health=None)
+            state.health = RedisHealth(client, on_error=self._count_error)
+            self._loops[loop] = state
+            self.counters["async_pools_created"] += 1
+            _close_with_loop(self, loop)
+        return state
+
+    def _count_error(self):
+        self.counters["errors"] += 1
+
+    async def aclose_loop(self, loop):
+        """Close the pool of loop (called when that loop closes)."""
+        state = self._loops.pop(loop, None)
+        if state is not None:
+            state.health.stop()
+            await state.client.aclose(close_connection_pool=True)
+            self.counters["async_pools_closed"] += 1
+
+    def pool_for_current_loop(self):
+        """The async pool of the running loop, or None when it has none yet."""
+        state = self._loops.get(asyncio.get_running_loop())
+        return state.pool if state else None
+
+    # both -------------------------------------------------------------------------
+
+    def close(self):
+        """Close the sync pool (async pools close with their loops)."""
+        with self._lock:
+            client, self._sync_client = self._sync_client, None
+        if client is not None:
+            client.close()
+            client.connection_pool.disconnect()
+
+    def stats(self):
+        """Pools, connections created and in use, and errors, as plain data."""
+        pools = []
+        if self._sync_client is not None:
+            pools.append(_pool_stats("sync", self._sync_client.connection_pool))
+        for state in list(self._loops.values()):
+            pools.append(_pool_stats("async", state.pool) | {"ready": state.health.ready})
+        return {"url": self.safe_url, "pools": pools, **self.counters}
+
+
+def _pool_stats(role, pool):
+    in_use = len(getattr(pool, "_in_use_connections", ()))
+    idle = len(getattr(pool, "_available_connections", ()))
+    return {
+        "role": role,
+        "max_connections": pool.max_connections,
+        "connections": in_use + idle,
+        "in_use": in_use,
+    }
+
+
+def _close_with_loop(manager, loop):
+    """Close the manager's pool for loop when loop.close() is called, as channels-redis does."""
+    original_close = loop.close
+
+    def close(self, *args, **kwargs):
+        if loop in manager._loops and not loop.is_running():
+            try:
+                loop.run_until_complete(manager.aclose_loop(loop))
+            except Exception:  # closing a pool must never stop a loop from closing
+                pass
+        self.close = original_close
+        return original_close(*args, **kwargs)
+
+    loop.close = types.MethodType(close, loop)

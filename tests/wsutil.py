@@ -1,0 +1,48 @@
+"""Helpers for consumer tests through channels' WebsocketCommunicator."""
+
+import json
+
+from channels.testing import WebsocketCommunicator
+
+from chatproject.asgi import application
+
+ORIGIN = (b"origin", b"http://127.0.0.1")
+
+
+class Client:
+    """A WebsocketCommunicator that speaks JSON frames."""
+
+    def __init__(self, room="lobby", user=None, query="", origin=ORIGIN):
+        path = f"/ws/chat/{room}/" + (f"?{query}" if query else "")
+        headers = [origin] if origin else []
+        self.comm = WebsocketCommunicator(application, path, headers=headers)
+        if user is not None:
+            self.comm.scope["user"] = user
+        self.closed_code = None
+
+    async def connect(self):
+        connected, code = await self.comm.connect(timeout=10)
+        return connected, code
+
+    async def recv(self, timeout=5):
+        message = await self.comm.receive_output(timeout)
+        if message["type"] == "websocket.close":
+            self.closed_code = message.get("code")
+            return {"type": "__closed__", "code": self.closed_code}
+        return json.loads(message["text"])
+
+    async def recv_type(self, kind, timeout=5):
+        """Skip frames until one of type kind arrives (presence and typing come anytime)."""
+        while True:
+            frame = await self.recv(timeout)
+            if frame["type"] == kind or frame["type"] == "__closed__":
+                return frame
+
+    async def send(self, frame):
+        await self.comm.send_to(text_data=json.dumps(frame) if not isinstance(frame, str) else frame)
+
+    async def nothing(self, timeout=0.3):
+        return await self.comm.receive_nothing(timeout)
+
+    async def close(self):
+        await self.comm.disconnect(timeout=5)
