@@ -39,9 +39,7 @@ def percentile(sorted_values, q):
     """Nearest-rank percentile (q in 0..100) of an already sorted list; None if empty."""
     if not sorted_values:
         return None
-    k = max(
-        0, min(len(sorted_values) - 1, round(q / 100 * len(sorted_values) + 0.5) - 1)
-    )
+    k = max(0, min(len(sorted_values) - 1, round(q / 100 * len(sorted_values) + 0.5) - 1))
     return sorted_values[k]
 
 
@@ -88,9 +86,7 @@ def machine_info():
             mem = f"{kb / 2**20:.1f} GiB"
     except (OSError, ValueError, IndexError):
         pass
-    nproc = subprocess.run(
-        ["nproc"], check=False, capture_output=True, text=True
-    ).stdout.strip()
+    nproc = subprocess.run(["nproc"], check=False, capture_output=True, text=True).stdout.strip()
     return {
         "cpu": model,
         "mhz": mhz,

@@ -154,9 +154,7 @@ class Conn:
 
     async def post(self, client_id):
         text = f"t={time.time_ns()}"
-        await self.ws.send(
-            json.dumps({"type": "message", "text": text, "client_id": client_id})
-        )
+        await self.ws.send(json.dumps({"type": "message", "text": text, "client_id": client_id}))
 
     async def close(self):
         self.closing = True

@@ -1,7 +1,7 @@
 """docs/benchmarks.png: fan-out latency percentiles and server CPU per delivery."""
 
 import matplotlib.pyplot as plt
-from report import APPS, stats
+from tables import APPS, stats
 
 COLORS = {"baseline": "#b0b0b0", "ours": "#2b6cb0"}
 PCTS = ("p50", "p90", "p99", "max")
@@ -11,9 +11,7 @@ def plot(results, scenarios, path):
     plt.switch_backend("agg")
     fanout = [k for k, sc in scenarios.items() if sc["kind"] == "fanout"]
     cpu_keys = [k for k, sc in scenarios.items() if sc["kind"] in ("fanout", "idle")]
-    fig, (ax1, ax2) = plt.subplots(
-        1, 2, figsize=(13, 5), gridspec_kw={"width_ratios": [3, 2]}
-    )
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 5), gridspec_kw={"width_ratios": [3, 2]})
     width = 0.4
     labels, x = [], 0
     ticks = []

@@ -145,9 +145,7 @@ def run_tool(app, args, label, redis_pid, sessions, timeout=300):
     if args[0] == "storm":
         cmd += ["--t0-ns", str(app.started_ns)]
     try:
-        r = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=timeout, check=False
-        )
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
         return {"error": f"load tool timed out after {timeout}s"}
     sys.stderr.write(r.stderr[-3000:])
@@ -180,9 +178,7 @@ def run_group(app, group, todo, rep, redis_pid, sessions):
             label = f"{app.name}/{key}/rep{rep + 1}"
             out[key] = run_tool(app, sc["args"], label, redis_pid, sessions[app.name])
             if app.proc.poll() is not None:
-                out[key].setdefault(
-                    "error", f"server exited with {app.proc.returncode}"
-                )
+                out[key].setdefault("error", f"server exited with {app.proc.returncode}")
                 break
     finally:
         app.stop()
@@ -227,9 +223,7 @@ def main(argv=None):
                 for n, app in apps.items():
                     mine = {k: v for k, v in todo.items() if n in v.get("apps", (n,))}
                     if mine:
-                        print(
-                            f"bench: rep {rep + 1}/{reps} {group} {n}", file=sys.stderr
-                        )
+                        print(f"bench: rep {rep + 1}/{reps} {group} {n}", file=sys.stderr)
                         for key, res in run_group(
                             app, group, mine, rep, redis.pid, sessions
                         ).items():
@@ -237,9 +231,7 @@ def main(argv=None):
     finally:
         servers.stop(redis)
     meta = {
-        "command": " ".join(
-            [".venv/bin/python bench/run.py", *map(shlex.quote, sys.argv[1:])]
-        ),
+        "command": " ".join([".venv/bin/python bench/run.py", *map(shlex.quote, sys.argv[1:])]),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "quick": a.quick,
         "duration_s": time.time() - t_start,
@@ -253,9 +245,7 @@ def main(argv=None):
     raw.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for path in (raw / f"{stamp}.json", raw / "latest.json"):
-        path.write_text(
-            json.dumps({"meta": meta, "scenarios": scs, "results": results})
-        )
+        path.write_text(json.dumps({"meta": meta, "scenarios": scs, "results": results}))
     out = Path(a.out)
     out.write_text(report.markdown(results, scs, meta))
     plot.plot(results, scs, out.with_suffix(".png"))

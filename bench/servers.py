@@ -150,9 +150,7 @@ class App:
         names = [f"bench-s{i}" for i in range(senders)] + ["bench-reader"]
         script = f"NAMES = {names!r}\n" + SESSIONS_SCRIPT
         r = self.manage("shell", "-c", script)
-        line = next(
-            (x for x in r.stdout.splitlines() if x.startswith("SESSIONS=")), None
-        )
+        line = next((x for x in r.stdout.splitlines() if x.startswith("SESSIONS=")), None)
         if r.returncode or line is None:
             raise RuntimeError(f"{self.name}: sessions failed:\n{r.stdout}\n{r.stderr}")
         keys = json.loads(line.split("=", 1)[1])
@@ -170,9 +168,7 @@ class App:
         self.runs += 1
         log = self.workdir / f"{self.name}-daphne-{self.runs}.log"
         daphne = f"{VENV_BIN}/daphne -b 127.0.0.1 -p {self.port} {self.asgi}"
-        shell = (
-            f"ulimit -n {nofile} 2>/dev/null || ulimit -n $(ulimit -Hn); exec {daphne}"
-        )
+        shell = f"ulimit -n {nofile} 2>/dev/null || ulimit -n $(ulimit -Hn); exec {daphne}"
         self.started_ns = time.time_ns()
         with open(log, "w") as out:
             self.proc = subprocess.Popen(

@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 
 from redis_core import get_manager
 
-from . import presence, protocol, ratelimit, services
+from . import metrics, presence, protocol, ratelimit, services
 from .hub import get_hub, presence_frame
 
 log = logging.getLogger("chat.consumers")
@@ -46,6 +46,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.held = []  # live messages held back until hello (or a resume) is sent
         self.refusals = deque()
         self.closing = False
+        self.close_code = None  # the code we closed with, when we closed
         self.opened_at = time.monotonic()
 
     # ASGI plumbing: the layer's receive loop must not turn a Redis error into 1011 ----
@@ -78,6 +79,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def connect(self):
         await self.accept()
+        metrics.connections_opened.inc()
+        metrics.connections_open.inc()
         name = self.scope["url_route"]["kwargs"].get("room", "")
         if not protocol.valid_room(name):
             return await self.close_with(CLOSE_BAD_ROOM)
@@ -85,7 +88,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return await self.close_with(CLOSE_NOT_READY)
         try:
             await self._enter(name)
-        except (RedisError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, RedisError, OSError) as exc:
             get_manager().health().report_failure(exc)
             await self.close_with(CLOSE_REDIS_LOST)
         except DatabaseError as exc:
@@ -127,6 +130,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         return services.messages_after(room, since, protocol.RESUME_MAX)
 
     async def disconnect(self, code):
+        metrics.connections_open.dec()
+        metrics.connections_closed.labels(code=str(self.close_code or code)).inc()
         if self.room is None:
             return
         room, self.room = self.room, None
@@ -148,6 +153,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def close_with(self, code):
         if not self.closing:
             self.closing = True
+            self.close_code = code
             await self.close(code=code)
 
     @property
@@ -195,7 +201,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         text = message.get("text")
         if text is None:
-            return await self.send_error("bad_json", "Binary frames are not accepted; send JSON text.")
+            return await self.send_error(
+                "bad_json", "Binary frames are not accepted; send JSON text."
+            )
         if protocol.frame_too_large(text):
             return await self.close_with(CLOSE_TOO_BIG)
         try:
@@ -228,6 +236,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.send_json({"type": "pong"})
 
     async def post(self, command):
+        metrics.messages_received.inc()
         if not self.username:
             raise protocol.ProtocolError("auth_required", "Log in to post messages.")
         token = None
@@ -235,12 +244,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if rate is not None:
             token, wait = await ratelimit.reserve(self.user.pk, rate)
             if token is None:
+                metrics.rate_limited.inc()
                 return await self.refuse(wait, rate[1])
         frame, created = await database_sync_to_async(services.post_message)(
             self.room.pk, self.user, command.text, command.client_id
         )
         await self.send_json({"type": "ack", "client_id": frame["client_id"], "seq": frame["seq"]})
-        if not created:
+        if created:
+            metrics.messages_stored.inc()
+        else:
             if token is not None:
                 await ratelimit.release(self.user.pk, token)
             return
@@ -249,6 +261,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         except (RedisError, OSError) as exc:
             # Stored and acked: members recover it by seq; Redis's loss closes us with 4012.
             self.hub.stats["publish_failed"] += 1
+            metrics.publish_failed.inc()
             raise exc
 
     async def refuse(self, wait, window):
@@ -270,6 +283,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             )
             for message in page.messages:
                 await self.send(text_data=protocol.encode(message))
+            metrics.resumed_messages.inc(len(page.messages))
             if page.messages:
                 self.cursor = max(self.cursor, page.messages[-1]["seq"])
             if page.complete:

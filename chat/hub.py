@@ -18,7 +18,7 @@ from redis.exceptions import RedisError
 from redis_core import get_manager
 from redis_core.health import LOST, RESTARTED
 
-from . import presence, services
+from . import metrics, presence, services
 
 __all__ = ["Hub", "get_hub"]
 
@@ -209,12 +209,14 @@ class Hub:
             self._schedule_repair(feed, wait=self.GAP_WAIT)
 
     async def _fan_out(self, feed, seq, text):
+        metrics.fanout_delivered.inc(len(feed.members))
         for member in list(feed.members):
             try:
                 await member.deliver(seq, text)
                 self.stats["delivered"] += 1
             except Exception as exc:
                 self.stats["dropped"] += 1
+                metrics.fanout_dropped.inc()
                 log.warning("event=fanout_drop room=%s seq=%s error=%r", feed.name, seq, exc)
 
     def _schedule_repair(self, feed, wait):
@@ -238,12 +240,15 @@ class Hub:
             if seq > feed.cursor and seq not in feed.pending:
                 feed.pending[seq] = text
                 self.stats["recovered"] += 1
+                metrics.fanout_recovered.inc()
         if feed.pending and feed.cursor + 1 not in feed.pending:
             # Not in the database either (cannot happen while seq is assigned under lock):
             # skip ahead rather than stall the room; clients see the jump and resume.
             skipped = min(feed.pending) - 1 - feed.cursor
             self.stats["skipped"] += skipped
-            log.error("event=fanout_gap_skipped room=%s from=%s count=%s", feed.name, feed.cursor, skipped)
+            log.error(
+                "event=fanout_gap_skipped room=%s from=%s count=%s", feed.name, feed.cursor, skipped
+            )
             feed.cursor = min(feed.pending) - 1
         feed.gap_task = None
         await self._drain(feed)
@@ -305,7 +310,8 @@ class Hub:
 
 
 def presence_frame(change):
-    from .protocol import encode, presence as frame
+    from .protocol import encode
+    from .protocol import presence as frame
 
     return encode(frame(change.users, change.anonymous))
 

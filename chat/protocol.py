@@ -3,7 +3,7 @@
 import json
 import re
 from dataclasses import dataclass
-from datetime import timezone
+from datetime import UTC
 from urllib.parse import parse_qs
 
 __all__ = [
@@ -159,7 +159,7 @@ def encode(frame):
 
 def format_ts(moment):
     """ISO 8601 UTC with milliseconds and a Z suffix."""
-    moment = moment.astimezone(timezone.utc)
+    moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 

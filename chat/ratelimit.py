@@ -37,7 +37,9 @@ async def reserve(user_id, rate):
     limit, seconds = rate
     token = uuid.uuid4().hex
     client = get_manager().async_client()
-    allowed, wait_ms = await client.eval(_SCRIPT, 1, _key(user_id), limit, int(seconds * 1000), token)
+    allowed, wait_ms = await client.eval(
+        _SCRIPT, 1, _key(user_id), limit, int(seconds * 1000), token
+    )
     if int(allowed):
         return token, None
     return None, retry_after(int(wait_ms))
@@ -51,4 +53,6 @@ async def release(user_id, token):
 async def typing_allowed(room, user_id, seconds=2):
     """At most one typing relay per user and room every seconds, across processes."""
     client = get_manager().async_client()
-    return bool(await client.set(f"chat:typing:{room}:{user_id}", 1, nx=True, px=int(seconds * 1000)))
+    return bool(
+        await client.set(f"chat:typing:{room}:{user_id}", 1, nx=True, px=int(seconds * 1000))
+    )

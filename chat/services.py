@@ -127,6 +127,9 @@ def encoded_range(room_id, after, upto):
         .order_by("seq")
     )
     return [
-        (m.seq, None if m.hidden else protocol.encode(frame_of(m, m.room.name, m.user.get_username())))
+        (
+            m.seq,
+            None if m.hidden else protocol.encode(frame_of(m, m.room.name, m.user.get_username())),
+        )
         for m in rows
     ]

@@ -12,4 +12,5 @@ urlpatterns = [
     path("accounts/signup/", views.signup, name="signup"),
     path("healthz", health_views.healthz, name="healthz"),
     path("readyz", health_views.readyz, name="readyz"),
+    path("metrics", health_views.metrics_view, name="metrics"),
 ]

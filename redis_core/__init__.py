@@ -1,8 +1,8 @@
-"""The one owner of Redis in a process: get_manager() and the `manager` proxy."""
+"""The one owner of Redis in a process: get_manager() and the `redis_manager` proxy."""
 
 import threading
 
-__all__ = ["get_manager", "manager", "client", "ManagerNotReady", "reset_manager"]
+__all__ = ["get_manager", "redis_manager", "client", "ManagerNotReady", "reset_manager"]
 
 _lock = threading.Lock()
 _manager = None
@@ -58,4 +58,5 @@ class _ManagerProxy:
         return f"<manager proxy to {_manager!r}>"
 
 
-manager = _ManagerProxy()
+# Named so that it is not shadowed by the redis_core.manager submodule.
+redis_manager = _ManagerProxy()

@@ -62,7 +62,7 @@ class RedisHealth:
             return True
         try:
             await asyncio.wait_for(self._ready_event.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
         return True
 
@@ -81,7 +81,7 @@ class RedisHealth:
         while True:
             try:
                 self.rtt_ms, run_id, self.version = await self.probe()
-            except asyncio.TimeoutError as exc:
+            except TimeoutError as exc:
                 self._slow += 1
                 self._on_error()
                 if self._slow >= self.SLOW_PROBES_FOR_LOSS:
@@ -95,7 +95,7 @@ class RedisHealth:
             self._kick.clear()
             try:
                 await asyncio.wait_for(self._kick.wait(), self.INTERVAL if self.ready else 0.25)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     def _mark_up(self, run_id):

@@ -22,6 +22,12 @@ def _client_function():
     return client
 
 
+def _get_manager_function():
+    from . import get_manager
+
+    return get_manager
+
+
 # module -> {attribute: (what it resolves to, what to use instead)}
 LEGACY_PATHS = {
     "chat.redis_client": {
@@ -34,8 +40,11 @@ LEGACY_PATHS = {
     },
     "redis_core.compat": {
         "REDIS": (lambda: _manager().client(), "redis_core.client()"),
-        "POOL": (lambda: _manager().client().connection_pool, "redis_core.client().connection_pool"),
-        "get_manager": (lambda: _manager, "redis_core.get_manager"),
+        "POOL": (
+            lambda: _manager().client().connection_pool,
+            "redis_core.client().connection_pool",
+        ),
+        "get_manager": (_get_manager_function, "redis_core.get_manager"),
     },
 }
 

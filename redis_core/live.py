@@ -40,7 +40,9 @@ def check_live_clients():
     try:
         clients = manager.client().client_list()
     except (RedisError, OSError) as exc:
-        return CheckResult("live_clients", False, f"CLIENT LIST failed ({type(exc).__name__}: {exc})")
+        return CheckResult(
+            "live_clients", False, f"CLIENT LIST failed ({type(exc).__name__}: {exc})"
+        )
     # The checking process's own sync connection is named too; a process may hold its
     # sync pool, and one async pool per loop (daphne runs one loop).
     limit = options.SYNC_MAX_CONNECTIONS + options.ASYNC_MAX_CONNECTIONS

@@ -126,8 +126,12 @@ class RedisManager:
 
 
 def _pool_stats(role, pool):
-    in_use = len(getattr(pool, "_in_use_connections", ()))
-    idle = len(getattr(pool, "_available_connections", ()))
+    if hasattr(pool, "_in_use_connections"):  # redis.asyncio pools
+        in_use = len(pool._in_use_connections)
+        idle = len(pool._available_connections)
+    else:  # redis.BlockingConnectionPool: a queue of idle connections (None = not made yet)
+        idle = sum(1 for c in list(pool.pool.queue) if c is not None)
+        in_use = len(pool._connections) - idle
     return {
         "role": role,
         "max_connections": pool.max_connections,

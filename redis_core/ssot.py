@@ -130,7 +130,7 @@ def check_layer_round_trip():
 
     try:
         message, ms = asyncio.run(bounded())
-    except (RedisError, OSError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, RedisError, OSError) as exc:
         return CheckResult(
             "layer_round_trip",
             False,

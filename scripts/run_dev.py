@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.redis_server import RedisServer  # noqa: E402
+from scripts.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"

@@ -39,7 +39,9 @@ class Client:
                 return frame
 
     async def send(self, frame):
-        await self.comm.send_to(text_data=json.dumps(frame) if not isinstance(frame, str) else frame)
+        await self.comm.send_to(
+            text_data=json.dumps(frame) if not isinstance(frame, str) else frame
+        )
 
     async def nothing(self, timeout=0.3):
         return await self.comm.receive_nothing(timeout)

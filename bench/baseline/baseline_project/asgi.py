@@ -8,9 +8,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "baseline_project.settings")
 
 
 def build():
-    django_asgi_app = (
-        get_asgi_application()
-    )  # sets Django up before the rest is imported
+    django_asgi_app = get_asgi_application()  # sets Django up before the rest is imported
     from channels.auth import AuthMiddlewareStack
     from channels.routing import ProtocolTypeRouter, URLRouter
     from channels.security.websocket import AllowedHostsOriginValidator
@@ -19,9 +17,7 @@ def build():
     from baseline_project.consumers import ChatConsumer
 
     websocket_urlpatterns = [
-        re_path(
-            r"^ws/chat/(?P<room>[a-z0-9][a-z0-9_-]{0,63})/$", ChatConsumer.as_asgi()
-        ),
+        re_path(r"^ws/chat/(?P<room>[a-z0-9][a-z0-9_-]{0,63})/$", ChatConsumer.as_asgi()),
     ]
     return ProtocolTypeRouter(
         {

@@ -35,9 +35,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.room = self.scope["url_route"]["kwargs"]["room"]
         self.group = f"chat_{self.room}"
         user = self.scope.get("user")
-        self.username = (
-            user.username if user is not None and user.is_authenticated else None
-        )
+        self.username = user.username if user is not None and user.is_authenticated else None
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
         seq = int(await _redis().get(f"baseline:seq:{self.room}") or 0)

@@ -34,12 +34,8 @@ MIDDLEWARE = [
 ]
 ROOT_URLCONF = "baseline_project.urls"
 ASGI_APPLICATION = "baseline_project.asgi.application"
-_default_db = "sqlite:///" + os.path.join(
-    tempfile.gettempdir(), "baseline-chat.sqlite3"
-)
-DATABASES = {
-    "default": dj_database_url.parse(os.environ.get("DATABASE_URL", _default_db))
-}
+_default_db = "sqlite:///" + os.path.join(tempfile.gettempdir(), "baseline-chat.sqlite3")
+DATABASES = {"default": dj_database_url.parse(os.environ.get("DATABASE_URL", _default_db))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 
