@@ -9,7 +9,6 @@ from collections import deque
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
-from channels.layers import get_channel_layer
 from channels.utils import await_many_dispatch
 from django.conf import settings
 from django.db import DatabaseError
@@ -29,7 +28,6 @@ CLOSE_BAD_ROOM = 4404
 CLOSE_ABUSE = 4429
 READY_TIMEOUT = 3.0
 ABUSE_REFUSALS = 5
-GROUP_REFRESH_SECONDS = 3600
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
@@ -49,27 +47,20 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.close_code = None  # the code we closed with, when we closed
         self.opened_at = time.monotonic()
 
-    # ASGI plumbing: the layer's receive loop must not turn a Redis error into 1011 ----
+    # ASGI plumbing ------------------------------------------------------------------
 
     async def __call__(self, scope, receive, send):
+        # Room traffic arrives through the hub (one subscription per room and process),
+        # so a socket needs no channel-layer channel of its own: no per-socket receive
+        # loop on Redis, less memory, and no Redis error there that could become a 1011.
         self.scope = scope
-        self.channel_layer = get_channel_layer(self.channel_layer_alias)
-        self.channel_name = await self.channel_layer.new_channel()
+        self.channel_layer = None
+        self.channel_name = None
         self.base_send = send
         try:
-            await await_many_dispatch([receive, self._layer_receive], self.dispatch)
+            await await_many_dispatch([receive], self.dispatch)
         except StopConsumer:
             pass
-
-    async def _layer_receive(self):
-        backoff = 0.2
-        while True:
-            try:
-                return await self.channel_layer.receive(self.channel_name)
-            except (RedisError, OSError) as exc:
-                get_manager().health().report_failure(exc)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
 
     # connect / disconnect ---------------------------------------------------------
 
@@ -103,7 +94,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.room = room
         if self.user.is_authenticated:
             self.username = self.user.get_username()
-            await self.channel_layer.group_add(self.user_group, self.channel_name)
         self.hub = get_hub()
         await self.hub.join(self, room.name, room.pk)
         self.presence_entry = presence.member(self.connection_id, self.username)
@@ -142,8 +132,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
             room.name, self.user.pk or "-", code, time.monotonic() - self.opened_at,
         )  # fmt: skip
         try:
-            if self.username:
-                await self.channel_layer.group_discard(self.user_group, self.channel_name)
             change = await presence.update(room.name, "rem", [self.presence_entry])
             if change.changed:
                 await self.hub.publish_event(room.name, presence_frame(change))
@@ -155,10 +143,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.closing = True
             self.close_code = code
             await self.close(code=code)
-
-    @property
-    def user_group(self):
-        return f"chat.user.{self.user.pk}"
 
     # hub callbacks ------------------------------------------------------------------
 
@@ -184,15 +168,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
     def redis_lost(self):
         asyncio.ensure_future(self.close_with(CLOSE_REDIS_LOST))
 
-    def redis_restarted(self):
-        if self.username and not self.closing:
-            asyncio.ensure_future(self._rejoin_group())
-
-    async def _rejoin_group(self):
-        try:
-            await self.channel_layer.group_add(self.user_group, self.channel_name)
-        except (RedisError, OSError) as exc:
-            get_manager().health().report_failure(exc)
+    def kick(self, code):
+        """Close this socket (membership removed, logged out), from the hub's control channel."""
+        asyncio.ensure_future(self.close_with(code))
 
     # frames from the client ---------------------------------------------------------
 
@@ -298,12 +276,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if await ratelimit.typing_allowed(self.room.name, self.user.pk):
             frame = protocol.encode({"type": "typing", "user": self.username})
             await self.hub.publish_event(self.room.name, frame, exclude_user=self.username)
-
-    # channel-layer events -----------------------------------------------------------
-
-    async def chat_kick(self, event):
-        """Close this socket (membership removed, logged out): {"type": "chat.kick", "code"}."""
-        await self.close_with(event.get("code", 4403))
 
     # helpers -------------------------------------------------------------------------
 

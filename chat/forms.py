@@ -1,15 +1,39 @@
+"""Forms of the pages: opening a room, signing up."""
+
 from django import forms
+from django.contrib.auth.forms import UserCreationForm
 
 from .models import room_name_validator
 
 
+class RoomNameField(forms.CharField):
+    """A room name as the contract allows it; typed capitals are lowered, spaces trimmed."""
+
+    def to_python(self, value):
+        return super().to_python(value).strip().lower()
+
+
 class OpenRoomForm(forms.Form):
-    room = forms.CharField(
+    room = RoomNameField(
         label="Room name",
         max_length=64,
         validators=[room_name_validator],
-        widget=forms.TextInput(attrs={"placeholder": "lobby", "autocomplete": "off"}),
+        error_messages={"required": "Type a room name, for example “lobby”."},
+        widget=forms.TextInput(
+            attrs={
+                "placeholder": "lobby",
+                "autocomplete": "off",
+                "autocapitalize": "none",
+                "spellcheck": "false",
+                "aria-describedby": "room-hint",
+            }
+        ),
     )
 
-    def clean_room(self):
-        return self.cleaned_data["room"].strip()
+
+class SignupForm(UserCreationForm):
+    """Django's own sign-up form (user name, password twice, the password validators)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].widget.attrs.update(autocapitalize="none", autocomplete="username")

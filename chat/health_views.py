@@ -1,44 +1,75 @@
-"""/healthz, /readyz: cheap enough to poll every second."""
+"""/healthz, /readyz and /metrics: cheap enough to poll every second.
 
+The readiness checks run on the event loop (async views): one PING through the loop's
+pool, the one the consumers use, and one `SELECT 1`, concurrently and each bounded.
+"""
+
+import asyncio
 import time
 
+from channels.db import database_sync_to_async
 from django.db import DatabaseError, connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from redis.exceptions import RedisError
 
 from redis_core import get_manager
 
+from . import metrics, shutdown
+
+__all__ = ["healthz", "readyz", "metrics_view", "readiness"]
+
+CHECK_TIMEOUT = 1.0  # seconds per check: a poller every second never piles up
+
 
 def healthz(request):
+    """200 while the process serves requests (liveness; no I/O)."""
     return JsonResponse({"status": "ok"})
 
 
-def _timed(probe):
-    started = time.perf_counter()
-    try:
-        probe()
-        ok = True
-    except (RedisError, OSError, DatabaseError):
-        ok = False
-    return {"ok": ok, "ms": round((time.perf_counter() - started) * 1000, 3)}
+async def _redis():
+    async with metrics.redis_command("ping"):
+        await get_manager().async_client().ping()
 
 
-def _database():
+def _select_one():
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
 
 
-def readyz(request):
-    checks = {"redis": _timed(lambda: get_manager().client().ping()), "database": _timed(_database)}
-    ok = all(check["ok"] for check in checks.values())
-    return JsonResponse(
-        {"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503
-    )
+async def _database():
+    await database_sync_to_async(_select_one)()
 
 
-def metrics_view(request):
-    """Prometheus text format: this process's metrics (scrape every process)."""
-    from django.http import HttpResponse
-    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+async def _timed(probe):
+    started = time.perf_counter()
+    try:
+        await asyncio.wait_for(probe(), CHECK_TIMEOUT)
+        ok = True
+    except (TimeoutError, RedisError, OSError, DatabaseError):
+        ok = False
+    return {"ok": ok, "ms": round((time.perf_counter() - started) * 1000, 3)}
 
-    return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)
+
+async def readiness():
+    """{"redis": {"ok", "ms"}, "database": {...}}, checked concurrently; updates the gauges."""
+    redis_check, database_check = await asyncio.gather(_timed(_redis), _timed(_database))
+    checks = {"redis": redis_check, "database": database_check}
+    metrics.set_readiness(checks, shutdown.draining())
+    return checks
+
+
+async def readyz(request):
+    """200 when Redis and the database answer (and the process is not shutting down), else 503."""
+    checks = await readiness()
+    ok = all(check["ok"] for check in checks.values()) and not shutdown.draining()
+    body = {"status": "ok" if ok else "unavailable", "checks": checks}
+    if shutdown.draining():
+        body["draining"] = True
+    return JsonResponse(body, status=200 if ok else 503)
+
+
+async def metrics_view(request):
+    """This process's metrics in Prometheus text format (scrape every process; see the guide)."""
+    await readiness()
+    return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)

@@ -25,6 +25,9 @@ __all__ = ["Hub", "get_hub"]
 log = logging.getLogger("chat.hub")
 
 CHANNEL_PREFIX = "chat:room:"
+# One process-wide channel for control: "close <user> <code> [<room>]" closes that user's
+# sockets (in one room, or everywhere), e.g. when a membership is removed or at logout.
+CONTROL_CHANNEL = "chat:control"
 # Catching up further than this after a restart is left to the clients' own resume.
 MAX_CATCH_UP = 1000
 
@@ -99,6 +102,8 @@ class Hub:
         if self.pubsub is None:
             self.pubsub = self.manager.pubsub()
         pubsub = self.pubsub
+        if CONTROL_CHANNEL.encode() not in pubsub.channels:
+            await pubsub.subscribe(CONTROL_CHANNEL)
         await pubsub.subscribe(feed.channel)
         if self.reader is None or self.reader.done():
             self.reader = asyncio.ensure_future(self._read(pubsub))
@@ -152,6 +157,10 @@ class Hub:
 
     async def _handle(self, message):
         channel = message["channel"].decode()
+        if channel == CONTROL_CHANNEL:
+            if message["type"] == "message":
+                self._on_control(message["data"].decode())
+            return
         feed = self.rooms.get(channel[len(CHANNEL_PREFIX) :])
         if feed is None:
             return
@@ -177,6 +186,18 @@ class Hub:
         feed.pending[seq] = text
         if feed.cursor is not None:
             await self._drain(feed)
+
+    def _on_control(self, command):
+        parts = command.split()
+        if len(parts) not in (3, 4) or parts[0] != "close" or not parts[2].isdigit():
+            log.warning("event=hub_bad_control command=%r", command[:200])
+            return
+        user, code, room = parts[1], int(parts[2]), parts[3] if len(parts) == 4 else None
+        feeds = [self.rooms[room]] if room in self.rooms else [] if room else self.rooms.values()
+        for feed in list(feeds):
+            for member in list(feed.members):
+                if member.username == user:
+                    member.kick(code)
 
     async def _on_event(self, feed, text, exclude_user, exclude_connection):
         for member in list(feed.members):
@@ -263,8 +284,6 @@ class Hub:
             for feed in list(self.rooms.values()):
                 if feed.cursor is not None:
                     self._schedule_repair(feed, wait=0)
-            for member in self.members():
-                member.redis_restarted()
             asyncio.ensure_future(self.refresh_presence())
 
     def _lose_everything(self):
@@ -307,6 +326,12 @@ class Hub:
             except (RedisError, OSError) as exc:
                 self.health.report_failure(exc)
                 return
+
+
+def publish_close(username, code, room=None):
+    """Close username's sockets (in room, or all) on every server process (sync callers)."""
+    command = f"close {username} {int(code)}" + (f" {room}" if room else "")
+    get_manager().client().publish(CONTROL_CHANNEL, command)
 
 
 def presence_frame(change):

@@ -1,6 +1,17 @@
-"""The chat's Prometheus metrics (one registry per process; see docs/operations.md)."""
+"""The chat's Prometheus metrics: one registry per process, scraped process by process.
 
-from prometheus_client import Counter, Gauge, Histogram
+Each daphne process serves its own /metrics (no prometheus_client multiprocess mode):
+daphne processes are long-lived and each listens on its own port, so Prometheus scrapes
+every one as its own target. See docs/operations.md for what each metric means.
+"""
+
+import time
+from contextlib import asynccontextmanager
+
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+__all__ = ["redis_command", "ManagerCollector", "set_readiness"]
 
 connections_open = Gauge("chat_connections_open", "Open WebSocket connections in this process")
 connections_opened = Counter("chat_ws_opens_total", "WebSocket connections accepted")
@@ -22,3 +33,95 @@ redis_latency = Histogram(
     ["command"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 2.5),
 )
+ready = Gauge("chat_ready", "1 when the last readiness check (Redis and database) passed")
+ready_check = Gauge("chat_ready_check", "1 when this readiness check passed", ["check"])
+ready_check_seconds = Gauge(
+    "chat_ready_check_seconds", "Duration of the last readiness check", ["check"]
+)
+draining = Gauge("chat_draining", "1 while this process shuts down gracefully")
+
+
+@asynccontextmanager
+async def redis_command(command):
+    """Time one Redis command into chat_redis_command_seconds; count its errors by command."""
+    started = time.perf_counter()
+    try:
+        yield
+    except Exception:
+        redis_errors.labels(where=command).inc()
+        raise
+    finally:
+        redis_latency.labels(command=command).observe(time.perf_counter() - started)
+
+
+def set_readiness(checks, draining_now=False):
+    """Record a readiness result ({"redis": {"ok", "ms"}, ...}) in the readiness gauges."""
+    for name, check in checks.items():
+        ready_check.labels(check=name).set(1 if check["ok"] else 0)
+        ready_check_seconds.labels(check=name).set(check["ms"] / 1000)
+    ready.set(1 if all(c["ok"] for c in checks.values()) and not draining_now else 0)
+    draining.set(1 if draining_now else 0)
+
+
+class ManagerCollector:
+    """The Redis manager's own numbers, read at scrape time: its pools per loop and readiness."""
+
+    def describe(self):
+        return []  # names are dynamic; nothing to check for clashes at registration
+
+    def collect(self):
+        from redis_core import ManagerNotReady, get_manager
+
+        try:
+            stats = get_manager().stats()
+        except ManagerNotReady:
+            return
+        labels = ["role", "loop"]
+        families = {
+            "connections": GaugeMetricFamily(
+                "chat_redis_pool_connections",
+                "Connections the pool holds (idle and in use)",
+                labels=labels,
+            ),
+            "in_use": GaugeMetricFamily(
+                "chat_redis_pool_in_use",
+                "Connections of the pool lent out right now",
+                labels=labels,
+            ),
+            "max_connections": GaugeMetricFamily(
+                "chat_redis_pool_max_connections", "The pool's connection limit", labels=labels
+            ),
+        }
+        ready_family = GaugeMetricFamily(
+            "chat_redis_ready",
+            "1 while this loop's health monitor sees Redis answer (probed every second)",
+            labels=["loop"],
+        )
+        loop_index = 0
+        for pool in stats["pools"]:
+            loop = ""
+            if pool["role"] == "async":
+                loop = str(loop_index)
+                loop_index += 1
+                ready_family.add_metric([loop], 1 if pool.get("ready") else 0)
+            for key, family in families.items():
+                family.add_metric([pool["role"], loop], pool[key])
+        yield from families.values()
+        yield ready_family
+        yield CounterMetricFamily(
+            "chat_redis_probe_errors",
+            "Failed or slow readiness probes of the manager's health monitors",
+            value=stats["errors"],
+        )
+        yield CounterMetricFamily(
+            "chat_redis_async_pools_created", "Async pools made (one per event loop)",
+            value=stats["async_pools_created"],
+        )  # fmt: skip
+        yield CounterMetricFamily(
+            "chat_redis_async_pools_closed", "Async pools closed with their loop",
+            value=stats["async_pools_closed"],
+        )  # fmt: skip
+
+
+_collector = ManagerCollector()
+REGISTRY.register(_collector)

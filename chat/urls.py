@@ -1,16 +1,27 @@
+import re
+
+from django.conf import settings
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import path, re_path
 
 from . import health_views, views
+
+csp = views.content_security_policy
 
 urlpatterns = [
     path("", views.index, name="home"),
     path("chat/<str:room>/", views.room, name="room"),
+    path("api/rooms", views.rooms_api, name="rooms-api"),
     path("api/rooms/<str:room>/messages", views.room_messages, name="room-messages"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", csp(auth_views.LoginView.as_view()), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/signup/", views.signup, name="signup"),
     path("healthz", health_views.healthz, name="healthz"),
     path("readyz", health_views.readyz, name="readyz"),
     path("metrics", health_views.metrics_view, name="metrics"),
 ]
+
+# daphne serves no files: the client's scripts and styles come through Django.
+if settings.STATIC_URL.startswith("/") or "://" not in settings.STATIC_URL:
+    prefix = re.escape(settings.STATIC_URL.strip("/"))
+    urlpatterns.append(re_path(rf"^{prefix}/(?P<path>.+)$", views.static_file, name="static-file"))

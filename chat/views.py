@@ -1,43 +1,142 @@
-"""Pages and the JSON API."""
+"""Pages (rooms, room, sign-up), the JSON API, and the static files of the client."""
+
+from datetime import timedelta
+from functools import wraps
 
 from django.contrib.auth import login
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.views import redirect_to_login
+from django.contrib.staticfiles.views import serve
+from django.db.models import F, Q
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.timesince import timesince
 from django.views.decorators.http import require_GET
 from redis.exceptions import RedisError
 
 from . import presence, protocol, services
-from .forms import OpenRoomForm
+from .forms import OpenRoomForm, SignupForm
 from .models import Room
 
+PUBLIC_ROOMS_SHOWN = 100
 
+# The pages load only our own scripts and styles and talk only to their own origin: a
+# message that slipped past the client's text-only rendering still could not run code.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+def content_security_policy(view):
+    """Add the pages' Content-Security-Policy to view's responses."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        return response
+
+    return wrapped
+
+
+def _online_counts(rooms):
+    """{name: count} from Redis; None for every room while Redis does not answer."""
+    try:
+        return presence.online_counts([r.name for r in rooms])
+    except (RedisError, OSError):
+        return {}
+
+
+def _ago(moment):
+    """'just now', '5 minutes ago', '2 days ago' (None when there was no activity)."""
+    if moment is None:
+        return None
+    if timezone.now() - moment < timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(moment, depth=1)} ago"
+
+
+def _rows(rooms):
+    counts = _online_counts(rooms)
+    return [
+        {"room": r, "online": counts.get(r.name), "active": _ago(r.last_activity)} for r in rooms
+    ]
+
+
+def _public_rooms():
+    order = [F("last_activity").desc(nulls_last=True), "name"]
+    return list(Room.objects.filter(is_private=False).order_by(*order)[:PUBLIC_ROOMS_SHOWN])
+
+
+def _rooms_of(user):
+    """The rooms user belongs to or owns, private ones included, latest activity first."""
+    order = [F("last_activity").desc(nulls_last=True), "name"]
+    query = Room.objects.filter(Q(memberships__user=user) | Q(owner=user)).distinct()
+    return list(query.order_by(*order))
+
+
+@content_security_policy
 def index(request):
     form = OpenRoomForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         return redirect("room", room=form.cleaned_data["room"])
-    rooms = list(Room.objects.filter(is_private=False).order_by("-last_activity", "name")[:100])
-    try:
-        counts = presence.online_counts([r.name for r in rooms])
-    except (RedisError, OSError):
-        counts = {}
-    rows = [{"room": r, "online": counts.get(r.name)} for r in rooms]
-    return render(request, "chat/index.html", {"form": form, "rows": rows})
+    mine = _rows(_rooms_of(request.user)) if request.user.is_authenticated else None
+    context = {"form": form, "rows": _rows(_public_rooms()), "mine": mine}
+    return render(request, "chat/index.html", context, status=400 if form.errors else 200)
 
 
+@content_security_policy
 def room(request, room):
     if not protocol.valid_room(room):
         return render(request, "chat/bad_room.html", {"room": room}, status=404)
+    found = Room.objects.filter(name=room).first()  # a public room is created by joining it
+    code = services.access_code(found, request.user) if found is not None else None
+    if code == services.CLOSE_ANONYMOUS_PRIVATE:
+        return redirect_to_login(request.get_full_path())
+    if code == services.CLOSE_NOT_MEMBER:
+        return render(request, "chat/forbidden_room.html", {"room_name": room}, status=403)
     return render(request, "chat/room.html", {"room_name": room})
 
 
+@content_security_policy
 def signup(request):
-    form = UserCreationForm(request.POST or None)
+    form = SignupForm(request.POST or None)
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
     if request.method == "POST" and form.is_valid():
         user = form.save()
-        login(request, user)
-        return redirect("home")
-    return render(request, "registration/signup.html", {"form": form})
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        safe = url_has_allowed_host_and_scheme(
+            next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+        return redirect(next_url if safe else "home")
+    return render(request, "registration/signup.html", {"form": form, "next": next_url})
+
+
+@require_GET
+def rooms_api(request):
+    """GET /api/rooms: the public rooms with their online counts (the rooms page polls it)."""
+    rows = _rows(_public_rooms())
+    rooms = [
+        {
+            "name": row["room"].name,
+            "online": row["online"],
+            "last_activity": row["room"].last_activity,
+            "seq": row["room"].last_seq,
+        }
+        for row in rows
+    ]
+    return JsonResponse({"rooms": rooms})
 
 
 @require_GET
@@ -73,3 +172,15 @@ def _int_param(value, *, default, low, high):
     if not value.isascii() or not value.isdigit() or not low <= int(value) <= high:
         return False
     return int(value)
+
+
+@require_GET
+def static_file(request, path):
+    """The client's static files, found by the staticfiles finders (daphne serves no files).
+
+    A handful of small files: serving them from Django costs little; a deployment behind a
+    web server can serve `collectstatic`'s output from STATIC_ROOT instead.
+    """
+    response = serve(request, path, insecure=True)
+    response.headers["Cache-Control"] = "no-cache"  # revalidated: Last-Modified gives 304s
+    return response

@@ -11,6 +11,7 @@ from channels.auth import AuthMiddlewareStack
 from channels.routing import ProtocolTypeRouter, URLRouter
 from channels.security.websocket import AllowedHostsOriginValidator
 
+import chat.shutdown  # noqa: F401 - under daphne, SIGTERM closes every socket with 4001
 from chat.routing import websocket_urlpatterns
 
 application = ProtocolTypeRouter(

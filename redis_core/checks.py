@@ -1,76 +1,113 @@
-"""Django system checks for the Redis configuration (ids redis_core.E00x / W00x)."""
+"""Django system checks for the Redis configuration (`manage.py check`, ids redis_core.*).
+
+Settings are read when a check runs, never at import, so tests can override them.
+"""
 
 from django.conf import settings
-from django.core.checks import Error, Tags, Warning, register
+from django.core.checks import Error, Warning, register
 
 from . import options
 
-__all__ = ["check_redis_settings", "check_channel_layers", "check_debug_hosts"]
+__all__ = [
+    "check_redis_settings",
+    "check_channel_layers",
+    "check_debug_hosts",
+    "SHARED_BACKEND",
+    "TAG",
+    "W001",
+    "E004",
+]
 
+TAG = "redis"
 SHARED_BACKEND = "redis_core.layers.SharedRedisChannelLayer"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
+W001 = Warning(
+    "REDIS_URL is not set while DEBUG is off: the development Redis socket under var/ is used.",
+    hint="Set REDIS_URL to the Redis every server process shares, e.g. redis://10.0.0.5:6379/0.",
+    id="redis_core.W001",
+)
+E004 = Error(
+    "CHANNEL_LAYERS has no 'default' layer: consumers cannot join rooms.",
+    hint=f"Set CHANNEL_LAYERS = {{'default': {{'BACKEND': '{SHARED_BACKEND}'}}}}.",
+    id="redis_core.E004",
+)
+
+
+def e001(reason):
+    return Error(
+        f"REDIS_URL cannot be used: {reason}",
+        hint="Use redis://host:port/db, rediss://host:port/db (TLS) or unix:///path/to.sock.",
+        id="redis_core.E001",
+    )
+
+
+def e002(alias, backend):
+    return Error(
+        f"CHANNEL_LAYERS[{alias!r}] uses {backend!r}, which opens its own Redis connections "
+        "beside the shared manager.",
+        hint=f"Set its BACKEND to {SHARED_BACKEND!r}.",
+        id="redis_core.E002",
+    )
+
+
+def e003(addresses):
+    return Error(
+        f"CHANNEL_LAYERS repeats a Redis address ({', '.join(addresses)}); it belongs in REDIS_URL.",
+        hint="Remove 'hosts' from CHANNEL_LAYERS: the address lives in REDIS_URL only.",
+        id="redis_core.E003",
+    )
+
+
+def w002(hosts):
+    return Warning(
+        f"DEBUG is on while ALLOWED_HOSTS names non-local hosts ({', '.join(hosts)}).",
+        hint="Set DJANGO_DEBUG=0 for any server reachable from other machines.",
+        id="redis_core.W002",
+    )
+
 
 def check_redis_settings(app_configs=None, **kwargs):
+    """W001: production without REDIS_URL; E001: a REDIS_URL the manager cannot use."""
     errors = []
     if not getattr(settings, "REDIS_URL_FROM_ENV", True) and not settings.DEBUG:
-        errors.append(
-            Warning(
-                "REDIS_URL is not set; the development Redis address is used in production.",
-                hint="Set REDIS_URL to the Redis every server process shares.",
-                id="redis_core.W001",
-            )
-        )
+        errors.append(W001)
     try:
-        options.validate_url(settings.REDIS_URL)
+        options.validate_url(getattr(settings, "REDIS_URL", None))
     except ValueError as exc:
-        errors.append(
-            Error(str(exc), hint="Use redis://, rediss:// or unix:// URLs.", id="redis_core.E001")
-        )
+        errors.append(e001(exc))
     return errors
 
 
+def _addresses(config):
+    hosts = (config.get("CONFIG") or {}).get("hosts") or []
+    if isinstance(hosts, str):
+        hosts = [hosts]
+    return [str(h.get("address", h) if isinstance(h, dict) else h) for h in hosts]
+
+
 def check_channel_layers(app_configs=None, **kwargs):
-    errors = []
-    layers = getattr(settings, "CHANNEL_LAYERS", {})
+    """E002: a layer that bypasses the manager; E003: an address besides REDIS_URL; E004."""
+    layers = getattr(settings, "CHANNEL_LAYERS", None) or {}
+    errors = [] if "default" in layers else [E004]
     addresses = []
     for alias, config in layers.items():
         if config.get("BACKEND") != SHARED_BACKEND:
-            errors.append(
-                Error(
-                    f"CHANNEL_LAYERS[{alias!r}] uses {config.get('BACKEND')!r}, which bypasses "
-                    "the shared Redis manager.",
-                    hint=f"Set its BACKEND to {SHARED_BACKEND!r}.",
-                    id="redis_core.E002",
-                )
-            )
-        hosts = config.get("CONFIG", {}).get("hosts") or []
-        addresses.extend(str(h.get("address", h) if isinstance(h, dict) else h) for h in hosts)
-    repeated = sorted({a for a in addresses if addresses.count(a) > 1 or a == settings.REDIS_URL})
-    if repeated:
-        errors.append(
-            Error(
-                f"CHANNEL_LAYERS repeats a Redis address ({', '.join(repeated)}).",
-                hint="Remove 'hosts' from CHANNEL_LAYERS: the address lives in REDIS_URL only.",
-                id="redis_core.E003",
-            )
-        )
+            errors.append(e002(alias, config.get("BACKEND")))
+        addresses.extend(_addresses(config))
+    if addresses:
+        errors.append(e003(sorted(set(addresses))))
     return errors
 
 
 def check_debug_hosts(app_configs=None, **kwargs):
-    if settings.DEBUG and set(settings.ALLOWED_HOSTS) - LOCAL_HOSTS:
-        return [
-            Warning(
-                "DEBUG is on while ALLOWED_HOSTS names non-local hosts "
-                f"({', '.join(sorted(set(settings.ALLOWED_HOSTS) - LOCAL_HOSTS))}).",
-                hint="Set DJANGO_DEBUG=0 for any server reachable from other machines.",
-                id="redis_core.W002",
-            )
-        ]
+    """W002: DEBUG on with ALLOWED_HOSTS reachable from other machines."""
+    remote = sorted(set(settings.ALLOWED_HOSTS) - LOCAL_HOSTS)
+    if settings.DEBUG and remote:
+        return [w002(remote)]
     return []
 
 
-register(Tags.compatibility)(check_redis_settings)
-register(Tags.compatibility)(check_channel_layers)
-register(Tags.security, deploy=False)(check_debug_hosts)
+register(TAG)(check_redis_settings)
+register(TAG)(check_channel_layers)
+register(TAG, "security")(check_debug_hosts)

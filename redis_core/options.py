@@ -12,12 +12,15 @@ from redis.retry import Retry
 
 SCHEMES = ("redis", "rediss", "unix")
 
-# channels-redis blocks in BZPOPMIN for this long (RedisChannelLayer.brpop_timeout).
-LAYER_BLOCKING_POP = 5
-# redis-py 8 reads with a 5 s timeout by default, which races that blocking pop and
-# closes idle sockets with 1011. Async reads wait longer than any blocking pop we issue;
-# a dead peer is found by the health monitor and TCP keepalive, not by this timeout.
-ASYNC_READ_TIMEOUT = LAYER_BLOCKING_POP + 10
+# How long the shared channel layer blocks in BZPOPMIN (channels-redis uses 5 s). Short,
+# because redis-py shields a command from cancellation: a cancelled receive returns only
+# when its pop does, and 5 s of that delays every consumer shutdown.
+LAYER_BLOCKING_POP = 1
+# redis-py 8 reads with a 5 s timeout by default, which races channels-redis's 5 s pop and
+# closes idle sockets with 1011. Async reads here wait longer than any blocking pop issued
+# (5 s is the longest: channels-redis's own default); a dead peer is found by the health
+# monitor and TCP keepalive, not by this timeout.
+ASYNC_READ_TIMEOUT = 15
 SYNC_READ_TIMEOUT = 5
 CONNECT_TIMEOUT = 2
 # redis-py 8 gives asyncio pools 100 connections and raises when they are all busy;

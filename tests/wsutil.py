@@ -22,6 +22,10 @@ class Client:
 
     async def connect(self):
         connected, code = await self.comm.connect(timeout=10)
+        if not connected:
+            # Let the refusing consumer finish, as a server would after the 403.
+            await self.comm.send_input({"type": "websocket.disconnect", "code": 1006})
+            await self.comm.wait(0.5)
         return connected, code
 
     async def recv(self, timeout=5):

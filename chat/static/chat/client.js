@@ -1,68 +1,355 @@
-// Plain room client: connect, show history and live messages, reconnect and resume by seq.
-(function () {
+// ChatConnection: one room's WebSocket, kept alive through every fault the server survives.
+// Speaks the wire contract (docs/protocol.md) and tells a view what to show; it touches no
+// DOM itself. Exposed as window.ChatConnection.
+(function (root) {
   "use strict";
-  const root = document.getElementById("chat");
-  const room = root.dataset.room;
-  const list = document.getElementById("messages");
-  const status = document.getElementById("status");
-  const presenceEl = document.getElementById("presence");
-  const typingEl = document.getElementById("typing");
-  const composer = document.getElementById("composer");
-  const STOP = new Set([1000, 4401, 4403, 4404]);
-  let lastSeq = 0, socket = null, attempt = 0;
-  const seen = new Set();
+  const { Backoff, Outbox, Timeline, TypingTracker, closeAction } = root.ChatCore;
 
-  function show(msg) {
-    if (seen.has(msg.seq)) return;
-    seen.add(msg.seq);
-    lastSeq = Math.max(lastSeq, msg.seq);
-    const li = document.createElement("li");
-    li.dataset.seq = msg.seq;
-    if (msg.user === root.dataset.user) li.className = "mine";
-    const who = document.createElement("span"); who.className = "user"; who.textContent = msg.user;
-    const text = document.createElement("span"); text.className = "text"; text.textContent = " " + msg.text;
-    li.append(who, text);
-    list.append(li);
-    list.scrollTop = list.scrollHeight;
-  }
+  const MAX_IN_FLIGHT = 4; // fewer than the 5 refusals after which the server closes (4429)
+  const HELLO_TIMEOUT = 10000; // a socket that gives no hello by then is closed and retried
+  const PING_EVERY = 25000; // keeps idle sockets open through proxies; detects dead ones
+  const STABLE_AFTER = 10000; // a connection that lived this long resets the backoff
+  const TYPING_EVERY = 2000;
+  const OLDER_PAGE = 50;
 
-  function connect() {
-    const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const since = lastSeq ? "?since=" + lastSeq : "";
-    socket = new WebSocket(`${scheme}://${location.host}/ws/chat/${room}/${since}`);
-    status.textContent = "connecting";
-    socket.onmessage = (event) => {
-      const frame = JSON.parse(event.data);
-      if (frame.type === "hello") { attempt = 0; status.textContent = "connected"; frame.history.forEach(show); }
-      else if (frame.type === "message") {
-        if (lastSeq && frame.seq > lastSeq + 1) socket.send(JSON.stringify({ type: "resume", since: lastSeq }));
-        else show(frame);
+  class ChatConnection {
+    /**
+     * room: the room name; me: the user name ("" when anonymous); view: an object whose
+     * methods (status, message, pending, settled, presence, typing, hidden, older, notice)
+     * are called as things happen; storage: sessionStorage or null (keeps the outbox).
+     */
+    constructor({ room, me, view, storage = null, location = root.location }) {
+      this.room = room;
+      this.me = me;
+      this.view = view;
+      this.storage = storage;
+      this.location = location;
+      this.timeline = new Timeline();
+      this.outbox = new Outbox(this._loadOutbox());
+      this.typingUsers = new TypingTracker();
+      this.backoff = new Backoff();
+      this.socket = null;
+      this.greeted = false; // this socket has sent hello
+      this.everGreeted = false; // some socket has: reconnect with ?since=
+      this.olderComplete = false;
+      this.loadingOlder = false;
+      this.resuming = false;
+      this.resumeMax = 0;
+      this.pausedUntil = 0;
+      this.stopped = false;
+      this.timers = {};
+      this.lastTyping = 0;
+      this.lastFrameAt = 0;
+      this.openedAt = 0;
+    }
+
+    start() {
+      for (const entry of this.outbox.entries) this.view.pending(entry);
+      this._connect();
+    }
+
+    // sending -------------------------------------------------------------------------
+
+    /** Queue text (already prepared) and send it when the socket is ready. */
+    send(text) {
+      const entry = this.outbox.add(text);
+      this._saveOutbox();
+      this.view.pending(entry);
+      this._flush();
+      return entry;
+    }
+
+    typing() {
+      const now = Date.now();
+      if (now - this.lastTyping < TYPING_EVERY || !this._ready()) return;
+      this.lastTyping = now;
+      this._sendFrame({ type: "typing" });
+    }
+
+    /** Ask for the page of messages before the oldest shown (scrollback). */
+    loadOlder() {
+      if (this.olderComplete || this.loadingOlder || !this._ready()) return false;
+      this.loadingOlder = true;
+      const frame = { type: "history", limit: OLDER_PAGE };
+      if (this.timeline.oldest !== null) frame.before = this.timeline.oldest;
+      this._sendFrame(frame);
+      return true;
+    }
+
+    /** Skip the rest of a backoff wait (the "Retry now" button, or the browser came online). */
+    retryNow() {
+      if (this.stopped || (this.socket && this.socket.readyState <= 1)) return;
+      clearTimeout(this.timers.retry);
+      this._connect();
+    }
+
+    /** The page is going away: close without reconnecting. */
+    close() {
+      this.stopped = true;
+      this._clearTimers();
+      if (this.socket) this.socket.close(1000);
+    }
+
+    // the socket --------------------------------------------------------------------------
+
+    _url() {
+      const scheme = this.location.protocol === "https:" ? "wss:" : "ws:";
+      const since = this.everGreeted ? `?since=${this.timeline.cursor}` : "";
+      return `${scheme}//${this.location.host}/ws/chat/${encodeURIComponent(this.room)}/${since}`;
+    }
+
+    _connect() {
+      this._clearTimers();
+      this.greeted = false;
+      this.view.status("connecting", {});
+      const socket = new WebSocket(this._url());
+      this.socket = socket;
+      socket.onmessage = (event) => this._onData(socket, event.data);
+      socket.onclose = (event) => this._onClose(socket, event.code);
+      this.timers.hello = setTimeout(() => {
+        if (this.socket === socket && !this.greeted) socket.close(4000, "no hello");
+      }, HELLO_TIMEOUT);
+    }
+
+    _ready() {
+      return this.greeted && this.socket && this.socket.readyState === WebSocket.OPEN;
+    }
+
+    _sendFrame(frame) {
+      this.socket.send(JSON.stringify(frame));
+    }
+
+    _onData(socket, data) {
+      if (socket !== this.socket) return;
+      let frame;
+      try {
+        frame = JSON.parse(data);
+      } catch (_) {
+        return;
       }
-      else if (frame.type === "presence") presenceEl.textContent = `Online: ${frame.users.join(", ")}` + (frame.anonymous ? ` and ${frame.anonymous} guests` : "");
-      else if (frame.type === "typing") { typingEl.textContent = `${frame.user} is typing...`; setTimeout(() => { typingEl.textContent = ""; }, 3000); }
-      else if (frame.type === "error") status.textContent = frame.detail;
-    };
-    socket.onclose = (event) => {
-      if (STOP.has(event.code)) { status.textContent = `closed (${event.code})`; return; }
-      const delay = Math.random() * Math.min(30000, 500 * 2 ** attempt++);
-      status.textContent = `reconnecting in ${Math.ceil(delay / 1000)} s`;
-      setTimeout(connect, delay);
-    };
+      this.lastFrameAt = Date.now();
+      const handler = this["_on_" + frame.type];
+      if (typeof handler === "function") handler.call(this, frame);
+    }
+
+    _onClose(socket, code) {
+      if (socket !== this.socket) return;
+      this.socket = null;
+      this._clearTimers();
+      this.greeted = false;
+      this.resuming = false;
+      this.loadingOlder = false;
+      const action = closeAction(code);
+      // The contract: a frame the server found too large is not sent again.
+      if (action.tooLarge) this._failHead("Too large for the server: not sent.");
+      this.outbox.requeue();
+      this.view.typing("");
+      if (this.stopped) return;
+      if (action.stop) {
+        this.stopped = true;
+        this.view.status("offline", { reason: action.reason, code, final: true });
+        return;
+      }
+      if (this.openedAt && Date.now() - this.openedAt > STABLE_AFTER) this.backoff.reset();
+      this.openedAt = 0;
+      const delay = this.backoff.next(action.minDelay);
+      const navigatorOffline = root.navigator && root.navigator.onLine === false;
+      if (navigatorOffline) {
+        // Nothing to gain by trying; the `online` event calls retryNow().
+        this.view.status("offline", { reason: "Your device is offline.", code });
+        return;
+      }
+      this.view.status("reconnecting", { reason: action.reason, code, at: Date.now() + delay });
+      this.timers.retry = setTimeout(() => this._connect(), delay);
+    }
+
+    _clearTimers() {
+      for (const name of Object.keys(this.timers)) {
+        clearTimeout(this.timers[name]);
+        clearInterval(this.timers[name]);
+      }
+      this.timers = {};
+    }
+
+    _heartbeat() {
+      this.timers.ping = setInterval(() => {
+        if (!this._ready()) return;
+        if (Date.now() - this.lastFrameAt > 2 * PING_EVERY) {
+          this.socket.close(4000, "no answer");
+        } else {
+          this._sendFrame({ type: "ping" });
+        }
+      }, PING_EVERY);
+    }
+
+    // frames from the server --------------------------------------------------------------
+
+    _on_hello(frame) {
+      clearTimeout(this.timers.hello);
+      const resumed = this.everGreeted;
+      this.greeted = true;
+      this.everGreeted = true;
+      this.openedAt = Date.now();
+      if (frame.user !== undefined) this.me = frame.user || "";
+      this._accept(frame.history || []);
+      if (!resumed) {
+        this.olderComplete = Boolean(frame.complete);
+        this.timeline.caughtUp(frame.seq);
+        this.view.olderDone(this.olderComplete);
+      } else if (frame.complete) {
+        this.timeline.caughtUp(frame.seq);
+      } else {
+        // More than one page was missed: hello held the first part, resume gets the rest.
+        const history = frame.history || [];
+        if (history.length) this.timeline.caughtUp(history[history.length - 1].seq);
+      }
+      this.view.status("connected", { me: this.me });
+      this._heartbeat();
+      if (!frame.complete && resumed) this._resume();
+      else this._checkGap();
+      this._flush();
+    }
+
+    _on_message(frame) {
+      this._accept([frame]);
+      this._checkGap();
+    }
+
+    _on_ack(frame) {
+      const entry = frame.client_id ? this.outbox.settle(frame.client_id) : null;
+      if (!entry) return;
+      this._saveOutbox();
+      // Shown as sent now; the message object itself replaces it when it arrives (or has).
+      const known = this.timeline.has(frame.seq) || frame.seq <= this.timeline.cursor;
+      this.view.settled(entry, frame.seq, known);
+      this._flush();
+    }
+
+    _on_history(frame) {
+      this.loadingOlder = false;
+      this.olderComplete = Boolean(frame.complete);
+      const fresh = (frame.messages || []).filter((m) => this.timeline.accept(m).isNew);
+      this.view.older(fresh, this.olderComplete);
+    }
+
+    _on_resumed(frame) {
+      this.resuming = false;
+      this.timeline.caughtUp(frame.complete ? frame.seq : this.resumeMax);
+      if (!frame.complete) this._resume();
+      else this._checkGap();
+    }
+
+    _on_presence(frame) {
+      this.view.presence(frame.users || [], frame.anonymous || 0, this.me);
+    }
+
+    _on_typing(frame) {
+      if (!frame.user || frame.user === this.me) return;
+      this.typingUsers.add(frame.user, Date.now());
+      this._showTyping();
+    }
+
+    _on_hidden(frame) {
+      this.timeline.hide(frame.seq);
+      this.view.hidden(frame.seq);
+    }
+
+    _on_error(frame) {
+      const code = frame.code;
+      if (code === "rate_limited") {
+        const wait = Math.max(1, Number(frame.retry_after) || 1) * 1000;
+        this.outbox.requeue(); // everything in flight after it is refused as well
+        this.pausedUntil = Date.now() + wait;
+        this.view.notice(`You are sending too fast: waiting ${Math.ceil(wait / 1000)} s.`);
+        clearTimeout(this.timers.paused);
+        this.timers.paused = setTimeout(() => this._flush(), wait);
+      } else if (code === "empty" || code === "too_long" || code === "auth_required") {
+        this._failHead(frame.detail);
+      } else {
+        this.view.notice(frame.detail || `Server error: ${code}`);
+      }
+    }
+
+    // seq bookkeeping ---------------------------------------------------------------------
+
+    _accept(messages) {
+      for (const message of messages) {
+        const { isNew } = this.timeline.accept(message);
+        if (this.resuming) this.resumeMax = Math.max(this.resumeMax, message.seq);
+        if (!isNew) continue;
+        if (message.client_id && message.user === this.me) {
+          const entry = this.outbox.settle(message.client_id);
+          if (entry) {
+            this._saveOutbox();
+            this.view.settled(entry, message.seq, true);
+          }
+        }
+        this.typingUsers.remove(message.user);
+        this.view.message(message, this.timeline.nextAfter(message.seq));
+      }
+      if (messages.length) this._showTyping();
+    }
+
+    _checkGap() {
+      if (this.timeline.hasGap() && !this.resuming) this._resume();
+    }
+
+    _resume() {
+      if (!this._ready()) return;
+      this.resuming = true;
+      this.resumeMax = this.timeline.cursor;
+      this._sendFrame({ type: "resume", since: this.timeline.cursor });
+    }
+
+    _flush() {
+      if (!this._ready() || Date.now() < this.pausedUntil) return;
+      for (const entry of this.outbox.take(MAX_IN_FLIGHT)) {
+        this._sendFrame({ type: "message", text: entry.text, client_id: entry.clientId });
+      }
+    }
+
+    _failHead(reason) {
+      const entry = this.outbox.head();
+      if (!entry) return;
+      this.outbox.fail(entry);
+      this._saveOutbox();
+      this.view.failed(entry, reason);
+    }
+
+    _showTyping() {
+      this.view.typing(this.typingUsers.describe(Date.now()));
+      clearTimeout(this.timers.typing);
+      if (this.typingUsers.users(Date.now()).length) {
+        this.timers.typing = setTimeout(() => this._showTyping(), 500);
+      }
+    }
+
+    // the outbox survives a reload of the page (same tab) ---------------------------------
+
+    _storageKey() {
+      return `chat-outbox:${this.room}:${this.me}`;
+    }
+
+    _loadOutbox() {
+      if (!this.storage || !this.me) return [];
+      try {
+        return JSON.parse(this.storage.getItem(this._storageKey()) || "[]");
+      } catch (_) {
+        return [];
+      }
+    }
+
+    _saveOutbox() {
+      if (!this.storage || !this.me) return;
+      try {
+        const entries = this.outbox.toJSON();
+        if (entries.length) this.storage.setItem(this._storageKey(), JSON.stringify(entries));
+        else this.storage.removeItem(this._storageKey());
+      } catch (_) {
+        // storage full or disabled: the outbox still lives in memory
+      }
+    }
   }
 
-  if (composer) {
-    const input = document.getElementById("text");
-    composer.addEventListener("submit", (event) => {
-      event.preventDefault();
-      const text = input.value.trim();
-      if (!text || !socket || socket.readyState !== WebSocket.OPEN) return;
-      socket.send(JSON.stringify({ type: "message", text, client_id: "c-" + Date.now().toString(36) + Math.random().toString(36).slice(2, 8) }));
-      input.value = "";
-    });
-    input.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); composer.requestSubmit(); }
-      else if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "typing" }));
-    });
-  }
-  connect();
-})();
+  root.ChatConnection = ChatConnection;
+})(window);

@@ -1,0 +1,264 @@
+"""Graceful shutdown under daphne: on SIGTERM, close every WebSocket with 4001, then exit.
+
+Daphne stops the Twisted reactor on SIGTERM and cancels every application at once: the
+sockets are dropped without a close frame (clients see 1006), consumers never run their
+disconnect, and presence lingers until it expires. Once the reactor runs, we take over
+SIGTERM (and SIGINT when Twisted handles it): stop listening, close each socket with 4001
+through its consumer, wait (bounded) for the consumers to finish, clean what is left of
+their presence, release this process's Redis connections, then hand over to Twisted's own
+handler, which stops the reactor as before. A second signal stops at once.
+"""
+
+import asyncio
+import logging
+import signal
+import sys
+import threading
+import time
+
+from redis.exceptions import RedisError
+
+__all__ = [
+    "CLOSE_GOING_AWAY",
+    "install",
+    "draining",
+    "close_members",
+    "drain",
+    "release_redis",
+    "graceful_shutdown",
+]
+
+log = logging.getLogger("chat.shutdown")
+
+CLOSE_GOING_AWAY = 4001
+DRAIN_TIMEOUT = 5.0  # consumers to finish their disconnect (presence, groups)
+CLEANUP_TIMEOUT = 2.0  # each Redis clean-up step after that
+POLL = 0.05
+
+_state = {"installed": False, "draining": False, "task": None}
+
+
+def draining():
+    """True once this process has begun its graceful shutdown (readiness reports 503)."""
+    return _state["draining"]
+
+
+def install():
+    """Under daphne, take over SIGTERM once the reactor runs; elsewhere do nothing.
+
+    Returns True when the hook was scheduled. Safe to call more than once.
+    """
+    if _state["installed"] or "daphne.server" not in sys.modules:
+        return False
+    from twisted.internet import reactor
+
+    _state["installed"] = True
+    # After "startup": Twisted installs its own signal handlers while starting up.
+    reactor.callWhenRunning(_take_over_signals, reactor)
+    return True
+
+
+def _take_over_signals(reactor):
+    if threading.current_thread() is not threading.main_thread():
+        log.warning("event=shutdown_hook_skipped reason=not_main_thread")
+        return
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(signum)
+        if signum == signal.SIGINT and not _is_twisted_handler(previous, reactor):
+            continue  # Ctrl+C keeps whatever handler someone else chose
+
+        def handler(number, frame, previous=previous):
+            if _state["task"] is not None:  # second signal: stop now
+                _call_previous(reactor, previous, number)
+                return
+            reactor.callFromThread(_begin, reactor, previous, number)
+
+        signal.signal(signum, handler)
+
+
+def _is_twisted_handler(handler, reactor):
+    return getattr(handler, "__self__", None) is reactor
+
+
+def _call_previous(reactor, previous, number):
+    if callable(previous):
+        previous(number, None)
+    else:
+        reactor.callFromThread(reactor.stop)
+
+
+def _begin(reactor, previous, number):
+    if _state["task"] is None:
+        servers = stop_listening(reactor)
+        _state["task"] = asyncio.ensure_future(
+            _shutdown_then_stop(servers, reactor, previous, number)
+        )
+
+
+async def _shutdown_then_stop(servers, reactor, previous, number):
+    try:
+        await graceful_shutdown(servers)
+    except Exception:  # whatever happens, the process must still stop
+        log.exception("event=shutdown_failed")
+    finally:
+        _call_previous(reactor, previous, number)
+
+
+# daphne's side -----------------------------------------------------------------------
+
+
+def stop_listening(reactor):
+    """Stop accepting connections; returns the daphne Server objects that were listening."""
+    from daphne.http_protocol import HTTPFactory
+
+    servers = []
+    for reader in list(reactor.getReaders()):
+        factory = getattr(reader, "factory", None)
+        if isinstance(factory, HTTPFactory) and hasattr(reader, "stopListening"):
+            reader.stopListening()
+            if factory.server not in servers:
+                servers.append(factory.server)
+    return servers
+
+
+def _websockets(servers):
+    from daphne.ws_protocol import WebSocketProtocol
+
+    for server in servers:
+        for protocol, details in list(server.connections.items()):
+            if isinstance(protocol, WebSocketProtocol):
+                yield protocol, details
+
+
+def _close_open_sockets(servers, code):
+    """Close sockets that are open but not (yet) in a room: still connecting, for instance."""
+    closed = 0
+    for protocol, details in _websockets(servers):
+        if protocol.state == protocol.STATE_OPEN and not details.get("disconnected"):
+            protocol.serverClose(code=code)
+            closed += 1
+    return closed
+
+
+def _connected_sockets(servers):
+    """Sockets whose close handshake has not finished yet."""
+    return sum(1 for _protocol, details in _websockets(servers) if not details.get("disconnected"))
+
+
+# the application's side ----------------------------------------------------------------
+
+
+def current_hub():
+    """The hub of the running loop, or None when this process never served a room."""
+    from . import hub
+
+    # get_hub() would create a hub (and start a Redis probe) just to find it empty.
+    return hub._hubs.get(asyncio.get_running_loop())
+
+
+async def close_members(hub, code=CLOSE_GOING_AWAY, closed_entries=None):
+    """Close every connection in hub's rooms with code; returns how many were asked to.
+
+    closed_entries, a dict, collects {room: [presence entry, ...]} of the closed members.
+    """
+    members = [m for m in hub.members() if not m.closing] if hub is not None else []
+    if closed_entries is not None:
+        _record_presence(members, closed_entries)
+    results = await asyncio.gather(*(m.close_with(code) for m in members), return_exceptions=True)
+    for result in results:
+        if isinstance(result, Exception):
+            log.warning("event=shutdown_close_failed error=%s", type(result).__name__)
+    return len(members)
+
+
+def _record_presence(members, entries):
+    for member in members:
+        room = getattr(member.room, "name", None)
+        if room and member.presence_entry and member.presence_entry not in entries.get(room, ()):
+            entries.setdefault(room, []).append(member.presence_entry)
+
+
+async def drain(servers=(), code=CLOSE_GOING_AWAY, timeout=DRAIN_TIMEOUT, closed_entries=None):
+    """Close every socket with code; wait until each close handshake is done and each
+    consumer has left its room (its disconnect ran). Bounded by timeout.
+
+    Returns (closed, remaining): sockets closed, hub members still there at the end.
+    Consumer tasks may outlive this by a few seconds: channels-redis's blocking pop is
+    not interrupted by cancellation; releasing the pool ends it.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    closed = 0
+    while True:
+        hub = current_hub()
+        closed += await close_members(hub, code, closed_entries)
+        closed += _close_open_sockets(servers, code)
+        remaining = len(hub.members()) if hub is not None else 0
+        if (remaining == 0 and _connected_sockets(servers) == 0) or loop.time() >= deadline:
+            return closed, remaining
+        await asyncio.sleep(POLL)
+
+
+async def clean_presence(hub, entries):
+    """Remove presence entries {room: [entry, ...]} and tell each room that changed.
+
+    Idempotent with the consumers' own disconnect: whichever removes an entry first sees
+    the change and publishes it; the other finds nothing to do.
+    """
+    from . import presence
+    from .hub import presence_frame
+
+    for room, room_entries in entries.items():
+        change = await asyncio.wait_for(presence.update(room, "rem", room_entries), CLEANUP_TIMEOUT)
+        if change.changed and hub is not None:
+            await asyncio.wait_for(hub.publish_event(room, presence_frame(change)), CLEANUP_TIMEOUT)
+    return sum(len(e) for e in entries.values())
+
+
+async def release_redis(hub, manager):
+    """Close the hub's subscription and this loop's pool, then the sync pool."""
+    if hub is not None:
+        for task in (hub.refresher, hub.reader):
+            if task is not None:
+                task.cancel()
+        pubsub, hub.pubsub = hub.pubsub, None
+        hub.rooms.clear()
+        if pubsub is not None:
+            await asyncio.wait_for(pubsub.aclose(), CLEANUP_TIMEOUT)
+    # The manager owns the pools; it closes them (the loop's, then the sync one).
+    await asyncio.wait_for(manager.aclose_loop(asyncio.get_running_loop()), CLEANUP_TIMEOUT)
+    await asyncio.to_thread(manager.close)
+
+
+async def graceful_shutdown(servers=(), code=CLOSE_GOING_AWAY, timeout=DRAIN_TIMEOUT):
+    """Drain every socket with code, clean presence, release Redis; logs one line each end."""
+    from redis_core import get_manager
+
+    from . import metrics
+
+    _state["draining"] = True
+    metrics.draining.set(1)
+    started = time.monotonic()
+    hub = current_hub()
+    log.info("event=shutdown_start connections=%s", len(hub.members()) if hub is not None else 0)
+    entries = {}
+    closed, remaining = await drain(servers, code, timeout, entries)
+    hub = current_hub()
+    if hub is not None:  # members that did not finish their disconnect in time
+        _record_presence(hub.members(), entries)
+    cleaned = released = 0
+    try:
+        cleaned = await clean_presence(hub, entries)
+        await release_redis(hub, get_manager())
+        released = 1
+    except (TimeoutError, RedisError, OSError) as exc:
+        log.warning("event=shutdown_cleanup_failed error=%s", type(exc).__name__)
+    log.info(
+        "event=shutdown_done closed=%s remaining=%s presence_cleaned=%s redis_released=%s "
+        "duration_s=%.2f",
+        closed, remaining, cleaned, released, time.monotonic() - started,
+    )  # fmt: skip
+    return closed, remaining
+
+
+install()  # under daphne only: importing this module from chatproject/asgi.py installs the hook

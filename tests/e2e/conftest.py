@@ -1,0 +1,59 @@
+"""Fixtures for end-to-end tests on real daphne processes (see tests/e2e/servers.py).
+
+- `stack`: the SQLite stack (one redis-server, one SQLite file, migrated), shared by the
+  session; after each test its daphne processes are stopped and its Redis flushed.
+- `pg_stack`: the same on a PostgreSQL server that the session starts itself.
+- `db_stack`: parametrized over both, for tests that must hold on either database.
+"""
+
+import pytest
+
+from tests.e2e.servers import Stack
+
+
+def _session_stack(tmp_path_factory, database):
+    stack = Stack(tmp_path_factory.mktemp(f"e2e-{database}"), database=database)
+    try:
+        stack.start()
+    except BaseException:
+        stack.stop()
+        raise
+    return stack
+
+
+def _per_test(stack):
+    yield stack
+    stack.stop_daphnes()
+    if stack.redis.process is None or stack.redis.process.poll() is not None:
+        stack.redis.start()  # a test stopped it
+    stack.flush_redis()
+
+
+@pytest.fixture(scope="session")
+def _sqlite_stack(tmp_path_factory):
+    stack = _session_stack(tmp_path_factory, "sqlite")
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture(scope="session")
+def _postgres_stack(tmp_path_factory):
+    stack = _session_stack(tmp_path_factory, "postgresql")
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture
+def stack(_sqlite_stack):
+    yield from _per_test(_sqlite_stack)
+
+
+@pytest.fixture
+def pg_stack(_postgres_stack):
+    yield from _per_test(_postgres_stack)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_stack(request):
+    name = "_sqlite_stack" if request.param == "sqlite" else "_postgres_stack"
+    yield from _per_test(request.getfixturevalue(name))

@@ -1,0 +1,116 @@
+"""/healthz, /readyz and /metrics against the session's real Redis and database."""
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from chat import shutdown
+from redis_core import get_manager
+from tests.wsutil import Client
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def samples(text):
+    """{(name, frozenset(labels)): value} of a Prometheus exposition (parsing it checks it)."""
+    found = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            found[(sample.name, frozenset(sample.labels.items()))] = sample.value
+    return found
+
+
+async def scrape(async_client):
+    response = await async_client.get("/metrics")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    return samples(response.content.decode())
+
+
+async def test_healthz(async_client):
+    response = await async_client.get("/healthz")
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
+async def test_readyz__ready(async_client):
+    response = await async_client.get("/readyz")
+    body = response.json()
+    assert response.status_code == 200 and body["status"] == "ok"
+    assert set(body["checks"]) == {"redis", "database"}
+    for check in body["checks"].values():
+        assert check["ok"] is True and isinstance(check["ms"], float)
+
+
+async def test_readyz__redis_stopped(async_client, redis_server):
+    redis_server.stop()
+    response = await async_client.get("/readyz")
+    body = response.json()
+    assert response.status_code == 503 and body["status"] == "unavailable"
+    assert body["checks"]["redis"]["ok"] is False
+    assert body["checks"]["database"]["ok"] is True
+    assert body["checks"]["redis"]["ms"] < 3000  # bounded, even with retries
+
+
+@pytest.fixture
+def draining():
+    shutdown._state["draining"] = True
+    yield
+    shutdown._state["draining"] = False
+
+
+async def test_readyz__draining_process_is_not_ready(async_client, draining):
+    response = await async_client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["draining"] is True
+    assert (await scrape(async_client))[("chat_draining", frozenset())] == 1
+
+
+async def test_metrics__contract_names_and_readiness(async_client):
+    found = await scrape(async_client)
+    names = {name for name, _ in found}
+    assert {"chat_connections_open", "chat_messages_stored_total"} <= names
+    assert found[("chat_ready", frozenset())] == 1
+    assert found[("chat_ready_check", frozenset({("check", "redis")}))] == 1
+    assert found[("chat_ready_check", frozenset({("check", "database")}))] == 1
+    ping = frozenset({("command", "ping")})
+    assert found[("chat_redis_command_seconds_count", ping)] >= 1
+
+
+async def test_metrics__readiness_gauge_follows_redis(async_client, redis_server):
+    redis_server.stop()
+    found = await scrape(async_client)
+    assert found[("chat_ready", frozenset())] == 0
+    assert found[("chat_ready_check", frozenset({("check", "redis")}))] == 0
+    assert found[("chat_redis_errors_total", frozenset({("where", "ping")}))] >= 1
+
+
+async def test_metrics__async_pool_of_this_loop(async_client):
+    await get_manager().async_client().ping()
+    found = await scrape(async_client)
+    pools = {
+        dict(labels)["loop"]: value
+        for (name, labels), value in found.items()
+        if name == "chat_redis_pool_connections" and dict(labels)["role"] == "async"
+    }
+    assert pools and max(pools.values()) >= 1
+    maximum = [v for (n, labels), v in found.items() if n == "chat_redis_pool_max_connections"]
+    assert maximum and min(maximum) > 0
+
+
+async def test_metrics__sync_pool_connections(async_client):
+    from asgiref.sync import sync_to_async
+
+    await sync_to_async(get_manager().client().ping)()
+    found = await scrape(async_client)
+    sync = frozenset({("role", "sync"), ("loop", "")})
+    assert found[("chat_redis_pool_connections", sync)] >= 1
+
+
+async def test_metrics__closes_counted_by_code(async_client):
+    key = ("chat_ws_closes_total", frozenset({("code", "4404")}))
+    before = (await scrape(async_client)).get(key, 0)
+    client = Client(room="Not-A-Room")
+    connected, _ = await client.connect()
+    assert connected
+    assert (await client.recv())["code"] == 4404
+    await client.close()
+    assert (await scrape(async_client))[key] == before + 1
