@@ -32,6 +32,7 @@ class Run:
         self.url = f"ws://{a.host}:{a.port}/ws/chat/{a.room}/"
         self.origin = f"http://{a.host}:{a.port}"
         self.tag = uuid.uuid4().hex[:6]
+        self.batch = 0
         self.out = {
             "scenario": a.scenario,
             "label": a.label,
@@ -75,11 +76,12 @@ class Run:
 
     async def connect_all(self, conns):
         fails = Counter()
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), cpu_seconds(self.a.server_pid)
         times = await open_many(
             conns, self.a.concurrency, time.monotonic() + self.a.connect_timeout, fails
         )
         wall = time.perf_counter() - t0
+        cpu1 = cpu_seconds(self.a.server_pid)
         self.out["connect"] = {
             "ok": len(times),
             "failed": len(conns) - len(times),
@@ -87,15 +89,34 @@ class Run:
             "failures": dict(fails),
             **summarize_ms([t * 1e9 for t in times]),
         }
+        if cpu0 is not None and cpu1 is not None and times:
+            self.out["connect"]["server_cpu_ms_per_socket"] = round(
+                (cpu1 - cpu0) * 1e3 / len(times), 2
+            )
         return [c for c in conns if c.ws is not None]
 
-    async def settle(self, quiet, limit):
-        """Wait until no frame arrived for `quiet` seconds (at most `limit` seconds)."""
-        end = time.monotonic() + limit
+    async def settle(self, quiet, limit, idle_cpu=0.1):
+        """Wait until no frame arrived for `quiet` seconds and the server used less than
+        `idle_cpu` of a core over the last 0.25 s (at most `limit` seconds); returns the
+        seconds waited."""
+        t0 = time.monotonic()
+        end = t0 + limit
+        prev = (t0, cpu_seconds(self.a.server_pid))
+        busy = True
         while time.monotonic() < end:
-            if time.monotonic() - self.col.last_frame >= quiet:
-                return
             await asyncio.sleep(0.05)
+            now = time.monotonic()
+            if now - prev[0] >= 0.25:
+                cpu = cpu_seconds(self.a.server_pid)
+                busy = (
+                    cpu is not None
+                    and prev[1] is not None
+                    and (cpu - prev[1] > idle_cpu * (now - prev[0]))
+                )
+                prev = (now, cpu)
+            if not busy and now - self.col.last_frame >= quiet:
+                break
+        return round(time.monotonic() - t0, 3)
 
     async def wait_deliveries(self, idle_s, limit):
         """Until the target is reached, or no delivery for idle_s, or limit; returns the
@@ -138,15 +159,17 @@ class Run:
     async def post_all(self, senders, m):
         """Each sender posts m messages, firehose or paced; waits (bounded) for the acks."""
         rate, t0 = self.a.rate, time.monotonic()
+        self.batch += 1  # client_ids unique per post: the server dedups repeated ones
 
         async def send(k, conn):
-            conn.acks_wanted = m
+            conn.acks, conn.acks_wanted = {}, m
+            conn.ack_event.clear()
             for i in range(m):
                 if rate > 0:
                     delay = t0 + (i + k / len(senders)) / rate - time.monotonic()
                     if delay > 0:
                         await asyncio.sleep(delay)
-                await conn.post(f"b{self.tag}s{k}m{i}")
+                await conn.post(f"b{self.tag}x{self.batch}s{k}m{i}")
             try:
                 await asyncio.wait_for(conn.ack_event.wait(), self.a.timeout)
             except TimeoutError:
@@ -184,20 +207,31 @@ class Run:
         await close_many(conns)
 
     async def idle(self):
+        """Idle sockets in stages (--stages 1000,5000: 1,000 first, then 4,000 more on the
+        same server); per stage: RSS per socket since before the first, one message to all."""
         a = self.a
         await self.ready()
         await asyncio.sleep(0.5)
         rss0 = rss_kb(a.server_pid)
-        conns = self.make_conns(a.clients, 1)
-        live = await self.connect_all(conns)
-        await self.settle(1.0, 60)
-        rss1 = rss_kb(a.server_pid)
-        self.out["rss_kb_before"], self.out["rss_kb_after"] = rss0, rss1
-        if rss0 and rss1 and live:
-            self.out["rss_kb_per_socket"] = round((rss1 - rss0) / len(live), 2)
-        if conns[0].ws is not None:
-            await self.measure_posts(live, [conns[0]], 1, idle_s=10)
-            self.out["time_to_last_ms"] = self.out["latency_ms"]["max"]
+        base, stages, conns = self.out, [], []
+        for n in a.stages or [a.clients]:
+            self.out, self.col = {"stage": n}, Collector()
+            for c in conns:
+                c.col, c.seen = self.col, set()
+            new = self.make_conns(n - len(conns), 0 if conns else 1)
+            conns += new
+            await self.connect_all(new)
+            live = [c for c in conns if c.ws is not None]
+            self.out["settle_s"] = await self.settle(1.0, 60)
+            rss1 = rss_kb(a.server_pid)
+            self.out.update(rss_kb_before=rss0, rss_kb_after=rss1, sockets=len(live))
+            if rss0 and rss1 and live:
+                self.out["rss_kb_per_socket"] = round((rss1 - rss0) / len(live), 2)
+            if conns[0].ws is not None:
+                await self.measure_posts(live, [conns[0]], 1, idle_s=10)
+                self.out["time_to_last_ms"] = self.out["latency_ms"]["max"]
+            stages.append(self.out)
+        self.out = {**base, **stages[-1], "stages": stages}
         await close_many(conns)
 
     async def storm(self):
@@ -225,7 +259,7 @@ class Run:
         }
         if a.t0_ns and len(live) == len(conns):
             self.out["connect"]["since_server_start_s"] = round((all_ns - a.t0_ns) / 1e9, 3)
-        await asyncio.sleep(2.0)  # hold: sockets that die now show up in close_codes
+        await asyncio.sleep(1.0)  # hold: sockets that die now show up in close_codes
         if conns[0].ws is not None:
             await self.measure_posts(live, [conns[0]], 1, idle_s=5)
         else:

@@ -28,7 +28,8 @@ def summary(o):
     c = o.get("connect", {})
     lat = o.get("latency_ms") or {}
     lines = [
-        f"[{o['label'] or o['scenario']}] room={o['room']}",
+        f"[{o['label'] or o['scenario']}] room={o['room']}"
+        + (f" stage={o['stage']} sockets" if "stage" in o else ""),
         (
             f"  connect: ok={c.get('ok')} failed={c.get('failed')} wall={c.get('wall_s')}s "
             f"p50={c.get('p50')}ms p99={c.get('p99')}ms failures={c.get('failures')}"
@@ -71,6 +72,7 @@ def parse_args(argv=None):
     p.add_argument("-m", "--messages", type=int, default=100)
     p.add_argument("--rate", type=float, default=0, help="msg/s per sender; 0 = firehose")
     p.add_argument("--sessions", help='JSON file {"senders": [keys], "reader": key}')
+    p.add_argument("--stages", default="", help="idle: socket counts, e.g. 1000,5000")
     p.add_argument("--readers", choices=("user", "anon"), default="user")
     p.add_argument("--server-pid", type=int, default=None)
     p.add_argument("--redis-pid", type=int, default=None)
@@ -82,6 +84,9 @@ def parse_args(argv=None):
     p.add_argument("--t0-ns", type=int, default=None, help="server start, time.time_ns()")
     p.add_argument("--label", default="")
     a = p.parse_args(argv)
+    a.stages = [int(x) for x in a.stages.split(",") if x.strip()]
+    if a.stages:
+        a.clients = max(a.stages)
     a.room = a.room or f"bench-{uuid.uuid4().hex[:10]}"
     return a
 
@@ -93,7 +98,8 @@ def main(argv=None):
     t0 = time.perf_counter()
     asyncio.run(getattr(run, a.scenario)())
     run.out["wall_s"] = round(time.perf_counter() - t0, 3)
-    print(summary(run.out), file=sys.stderr)
+    for part in run.out.get("stages") or [run.out]:
+        print(summary({**run.out, **part}), file=sys.stderr)
     print(json.dumps(run.out))
     sys.stdout.flush()
     os._exit(0)  # skip interpreter teardown of thousands of closed sockets

@@ -18,6 +18,7 @@ FANOUT_ROWS = [
     ("out of seq order", "out_of_order", "", "low"),
     ("connect + hello p50 (≤ 100 handshakes in flight)", "connect.p50", "ms", "low"),
     ("connect + hello p99", "connect.p99", "ms", "low"),
+    ("server CPU per connect", "connect.server_cpu_ms_per_socket", "ms", "low"),
     ("Redis CPU per delivery", "redis_us_per_delivery", "µs", "low"),
     ("load client CPU per delivery", "client_us_per_delivery", "µs", "low"),
     ("server RSS at end", "server_rss_kb", "KB", "low"),
@@ -28,6 +29,7 @@ IDLE_ROWS = [
     ("one message to all: p50", "latency_ms.p50", "ms", "low"),
     ("server CPU per delivery of it", "server_us_per_delivery", "µs", "low"),
     ("all sockets connected after", "connect.wall_s", "s", "low"),
+    ("server CPU per connect", "connect.server_cpu_ms_per_socket", "ms", "low"),
     ("connect p99", "connect.p99", "ms", "low"),
     ("sockets connected", "connect.ok", "", "high"),
     ("lost", "lost", "", "low"),
@@ -44,6 +46,7 @@ STORM_ROWS = [
 ]
 COMMAND_ROWS = [
     ("wall time", "wall_s", "s", "low"),
+    ("reference: `manage.py check` wall time", "reference_wall_s", "s", "low"),
     ("exit status", "returncode", "", "low"),
 ]
 ROWS = {

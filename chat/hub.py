@@ -143,9 +143,11 @@ class Hub:
                 message = await pubsub.get_message(timeout=1.0)
                 backoff = 0.1
             except (RedisError, OSError) as exc:
+                log.warning("event=hub_read_error error=%r", exc)
                 self.health.report_failure(exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 1.0)
+                pubsub = await self._resubscribe(pubsub)
                 continue
             except RuntimeError:  # no subscription left on this pubsub
                 return
@@ -154,6 +156,24 @@ class Hub:
                     await self._handle(message)
                 except Exception:  # one bad message must not stop the room's delivery
                     log.exception("event=hub_message_failed")
+
+    async def _resubscribe(self, broken):
+        """A fresh subscription to every room (the old connection broke); each room then
+        catches up from the database, so what was published meanwhile is not lost."""
+        fresh = self.manager.pubsub()
+        try:
+            await fresh.subscribe(CONTROL_CHANNEL, *[feed.channel for feed in self.rooms.values()])
+        except (RedisError, OSError) as exc:
+            self.health.report_failure(exc)
+            asyncio.ensure_future(_quietly(fresh.aclose()))
+            return broken
+        if self.pubsub is not broken:  # Redis was declared lost meanwhile
+            asyncio.ensure_future(_quietly(fresh.aclose()))
+            return broken
+        self.pubsub = fresh
+        asyncio.ensure_future(_quietly(broken.aclose()))
+        log.info("event=hub_resubscribed rooms=%s", len(self.rooms))
+        return fresh
 
     async def _handle(self, message):
         channel = message["channel"].decode()

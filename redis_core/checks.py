@@ -3,6 +3,8 @@
 Settings are read when a check runs, never at import, so tests can override them.
 """
 
+from urllib.parse import parse_qs, urlsplit
+
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 
@@ -21,6 +23,12 @@ __all__ = [
 TAG = "redis"
 SHARED_BACKEND = "redis_core.layers.SharedRedisChannelLayer"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+# redis-py lets query options in the URL override the pool's own arguments, so these
+# would silently undo the manager's timeouts, pool size and retries.
+MANAGER_OPTIONS = (
+    "socket_timeout", "socket_connect_timeout", "socket_keepalive", "retry_on_timeout",
+    "retry_on_error", "max_connections", "health_check_interval", "timeout", "client_name",
+)  # fmt: skip
 
 W001 = Warning(
     "REDIS_URL is not set while DEBUG is off: the development Redis socket under var/ is used.",
@@ -39,6 +47,15 @@ def e001(reason):
         f"REDIS_URL cannot be used: {reason}",
         hint="Use redis://host:port/db, rediss://host:port/db (TLS) or unix:///path/to.sock.",
         id="redis_core.E001",
+    )
+
+
+def e005(names):
+    return Error(
+        f"REDIS_URL sets {', '.join(names)}, which override the Redis manager's own options "
+        "(redis-py lets URL options win).",
+        hint="Remove them from REDIS_URL; keep only the address, credentials, db and ssl_* options.",
+        id="redis_core.E005",
     )
 
 
@@ -68,14 +85,19 @@ def w002(hosts):
 
 
 def check_redis_settings(app_configs=None, **kwargs):
-    """W001: production without REDIS_URL; E001: a REDIS_URL the manager cannot use."""
+    """W001: production without REDIS_URL; E001: a REDIS_URL the manager cannot use;
+    E005: options in REDIS_URL that would override the manager's."""
     errors = []
     if not getattr(settings, "REDIS_URL_FROM_ENV", True) and not settings.DEBUG:
         errors.append(W001)
+    url = getattr(settings, "REDIS_URL", None)
     try:
-        options.validate_url(getattr(settings, "REDIS_URL", None))
+        options.validate_url(url)
     except ValueError as exc:
-        errors.append(e001(exc))
+        return [*errors, e001(exc)]
+    overridden = [name for name in MANAGER_OPTIONS if name in parse_qs(urlsplit(url).query)]
+    if overridden:
+        errors.append(e005(overridden))
     return errors
 
 

@@ -163,9 +163,8 @@ def live_checks():
 
 
 def check_live_clients():
-    """One CheckResult for all of --live: the summary, then each process or each failure."""
+    """One CheckResult for all of --live: the summary, each process, then any failure."""
     summary, *details = live_results()
-    failed = [r.detail for r in details if not r.ok]
-    lines = failed or [r.detail for r in details if r.name.startswith("live_process")]
-    detail = "; ".join([summary.detail, *lines])
-    return type(summary)("live_clients", summary.ok, detail)
+    lines = [r.detail for r in details if r.name.startswith("live_process")]
+    lines += [r.detail for r in details if not r.ok and not r.name.startswith("live_process")]
+    return type(summary)("live_clients", summary.ok, "; ".join([summary.detail, *lines]))

@@ -14,6 +14,7 @@ from redis_core.checks import (
     e001,
     e002,
     e003,
+    e005,
     w002,
 )
 
@@ -62,9 +63,17 @@ def test_e001__empty_url():
     assert error.id == "redis_core.E001"
 
 
-@override_settings(
-    CHANNEL_LAYERS={"default": {"BACKEND": "channels_redis.core.RedisChannelLayer"}}
-)
+@override_settings(REDIS_URL="redis://127.0.0.1:6379/0?socket_timeout=5&max_connections=100")
+def test_e005__url_options_override_the_manager():
+    assert check_redis_settings(None) == [e005(["socket_timeout", "max_connections"])]
+
+
+@override_settings(REDIS_URL="rediss://user:pw@redis.example:6380/2?ssl_cert_reqs=required")
+def test_e005__tls_options_in_the_url_are_fine():
+    assert check_redis_settings(None) == []
+
+
+@override_settings(CHANNEL_LAYERS={"default": {"BACKEND": "channels_redis.core.RedisChannelLayer"}})
 def test_e002__backend_bypasses_the_manager():
     assert check_channel_layers(None) == [e002("default", "channels_redis.core.RedisChannelLayer")]
 
@@ -108,6 +117,6 @@ def test_w002__public_hosts_without_debug_are_fine():
 
 
 def test_every_message_has_a_hint_and_an_id():
-    messages = [W001, E004, e001("x"), e002("a", "b"), e003(["c"]), w002(["d"])]
+    messages = [W001, E004, e001("x"), e002("a", "b"), e003(["c"]), e005(["e"]), w002(["d"])]
     assert all(m.hint and m.id.startswith("redis_core.") for m in messages)
     assert len({m.id for m in messages}) == len(messages)

@@ -15,7 +15,7 @@ class FakeWebSocket {
   close(code) { this.drop(code === undefined ? 1005 : code); }
   open() { this.readyState = 1; }
   receive(frame) { this.onmessage({ data: JSON.stringify(frame) }); }
-  drop(code) { if (this.readyState === 3) return; this.readyState = 3; this.onclose({ code }); }
+  drop(code) { if (this.readyState === 3) return; this.readyState = 3; if (this.onclose) this.onclose({ code }); }
 }
 FakeWebSocket.OPEN = 1;
 window.WebSocket = FakeWebSocket;
@@ -202,3 +202,33 @@ def test_client__hidden_removes_a_message_and_it_never_comes_back(client_page):
         hello(1, [{"type": "message", "seq": 1, "user": "bob", "text": "x"}]),
     )
     assert shown == {"hidden": [[1]], "shown": [1, 2]}
+
+
+def test_client__a_socket_that_never_says_hello_is_abandoned_and_retried(client_page):
+    client_page.evaluate(
+        """() => {
+          conn.close();
+          window.conn = new ChatConnection({ room: "r", me: "alice", view,
+            location: { protocol: "http:", host: "h" }, timing: { helloTimeout: 100 } });
+          conn.start();
+        }"""
+    )
+    client_page.wait_for_function("sockets.length === 3", timeout=3000)
+    assert client_page.evaluate("sockets[1].readyState") == 3
+
+
+def test_client__a_silent_connection_is_abandoned_after_two_ping_intervals(client_page):
+    client_page.evaluate(
+        """hello => {
+          conn.close();
+          window.conn = new ChatConnection({ room: "r", me: "alice", view,
+            location: { protocol: "http:", host: "h" }, timing: { pingEvery: 100 } });
+          conn.start();
+          last().open();
+          last().receive(hello);
+        }""",
+        hello(0),
+    )
+    client_page.wait_for_function("sockets.length === 3", timeout=3000)
+    assert {"type": "ping"} in client_page.evaluate("sockets[1].sent")
+    assert client_page.evaluate("last().url") == "ws://h/ws/chat/r/?since=0"

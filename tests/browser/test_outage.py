@@ -1,7 +1,5 @@
 """Redis stops and starts while pages are open: they reconnect, resume, and lose nothing."""
 
-import re
-
 import pytest
 from playwright.sync_api import expect
 

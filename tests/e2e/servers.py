@@ -166,7 +166,11 @@ class PostgresServer:
         return f"postgres://{self.USER}@127.0.0.1:{self.port}/{self.database}"
 
     def _run_as(self):
-        return {"user": "postgres", "group": "postgres", "extra_groups": []} if os.geteuid() == 0 else {}
+        return (
+            {"user": "postgres", "group": "postgres", "extra_groups": []}
+            if os.geteuid() == 0
+            else {}
+        )
 
     def start(self, timeout=START_TIMEOUT):
         binaries = postgres_binaries()

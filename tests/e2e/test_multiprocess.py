@@ -38,7 +38,11 @@ async def test_message_and_presence_span_processes(db_stack):
         assert ack == {"type": "ack", "client_id": "c-1", "seq": 1}
         for client in (alice, bob, anonymous):
             message = await client.recv_type("message")
-            assert (message["seq"], message["text"], message["user"]) == (1, "hello from A", "mp-alice")
+            assert (message["seq"], message["text"], message["user"]) == (
+                1,
+                "hello from A",
+                "mp-alice",
+            )
     finally:
         for client in (alice, bob, anonymous):
             await client.close()

@@ -16,9 +16,10 @@
     /**
      * room: the room name; me: the user name ("" when anonymous); view: an object whose
      * methods (status, message, pending, settled, presence, typing, hidden, older, notice)
-     * are called as things happen; storage: sessionStorage or null (keeps the outbox).
+     * are called as things happen; storage: sessionStorage or null (keeps the outbox);
+     * timing: {helloTimeout, pingEvery} in ms, to override the defaults.
      */
-    constructor({ room, me, view, storage = null, location = root.location }) {
+    constructor({ room, me, view, storage = null, location = root.location, timing = {} }) {
       this.room = room;
       this.me = me;
       this.view = view;
@@ -41,6 +42,7 @@
       this.lastTyping = 0;
       this.lastFrameAt = 0;
       this.openedAt = 0;
+      this.timing = { helloTimeout: HELLO_TIMEOUT, pingEvery: PING_EVERY, ...timing };
     }
 
     start() {
@@ -107,8 +109,16 @@
       socket.onmessage = (event) => this._onData(socket, event.data);
       socket.onclose = (event) => this._onClose(socket, event.code);
       this.timers.hello = setTimeout(() => {
-        if (this.socket === socket && !this.greeted) socket.close(4000, "no hello");
-      }, HELLO_TIMEOUT);
+        if (this.socket === socket && !this.greeted) this._abandon(socket);
+      }, this.timing.helloTimeout);
+    }
+
+    /** Give up on a socket that stopped answering; a dead one may take long to close. */
+    _abandon(socket) {
+      socket.onclose = null;
+      socket.onmessage = null;
+      socket.close(4000, "no answer");
+      this._onClose(socket, 1006);
     }
 
     _ready() {
@@ -174,12 +184,12 @@
     _heartbeat() {
       this.timers.ping = setInterval(() => {
         if (!this._ready()) return;
-        if (Date.now() - this.lastFrameAt > 2 * PING_EVERY) {
-          this.socket.close(4000, "no answer");
+        if (Date.now() - this.lastFrameAt > 2 * this.timing.pingEvery) {
+          this._abandon(this.socket);
         } else {
           this._sendFrame({ type: "ping" });
         }
-      }, PING_EVERY);
+      }, this.timing.pingEvery);
     }
 
     // frames from the server --------------------------------------------------------------
