@@ -40,7 +40,8 @@ def plot(results, scenarios, path):
     ax1.set_ylabel("fan-out latency, ms (log)")
     ax1.set_title("Latency percentiles (median of runs, bars: min–max)")
     ax1.grid(axis="y", alpha=0.3)
-    ax1.legend()
+    if ax1.get_legend_handles_labels()[0]:
+        ax1.legend()
     for j, key in enumerate(cpu_keys):
         for i, app in enumerate(APPS):
             st = stats(results.get(key, {}).get(app, []), "server_us_per_delivery")
@@ -67,7 +68,8 @@ def plot(results, scenarios, path):
     ax2.set_ylabel("server CPU per delivered message, µs")
     ax2.set_title("Server CPU per delivery (lower is better)")
     ax2.grid(axis="y", alpha=0.3)
-    ax2.legend()
+    if ax2.get_legend_handles_labels()[0]:
+        ax2.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

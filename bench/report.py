@@ -25,6 +25,13 @@ def markdown(results, scenarios, meta):
         ),
         "",
     ]
+    if meta.get("loadavg"):
+        before, after = meta["loadavg"]
+        lines += [
+            f"1-minute load average at the start {before}, at the end {after} (other work "
+            "on the machine adds noise; compare ratios, not absolute figures).",
+            "",
+        ]
     if meta.get("quick"):
         lines += [
             (

@@ -10,16 +10,21 @@ raw results to bench/results/.
 import argparse
 import json
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import plot
 import report
 import servers
 from benchutil import machine_info
+
+try:
+    import plot
+except ImportError:  # matplotlib missing: the markdown is still written
+    plot = None
 
 ROOT = servers.ROOT
 LOADTOOL = ROOT / "bench" / "loadtool.py"
@@ -193,36 +198,35 @@ def run_group(app, group, todo, rep, redis_pid, sessions):
     return out
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true", help="small sizes, one repetition")
-    p.add_argument("--reps", type=int, default=None)
-    p.add_argument("--apps", default="baseline,ours")
-    p.add_argument("--only", default="", help="comma-separated scenario keys")
-    p.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
-    a = p.parse_args(argv)
-    t_start = time.time()
-    scs = scenarios(a.quick)
-    if a.only:
-        scs = {k: v for k, v in scs.items() if k in a.only.split(",")}
-    reps = a.reps or SIZES[a.quick]["reps"]
-    names = [n for n in a.apps.split(",") if n in servers.APPS]
-    workdir = Path(tempfile.mkdtemp(prefix="chatbench-"))
-    print(f"bench: work directory {workdir}", file=sys.stderr)
-    redis, redis_port = servers.start_redis(workdir)
-    results = {k: {n: [] for n in names} for k in scs}
+def loadavg():
     try:
-        apps, sessions = {}, {}
-        for n in names:
-            app = servers.App(n, workdir, redis_port)
-            try:
-                app.migrate()
-                sessions[n] = app.make_sessions(2)
-                apps[n] = app
-            except (RuntimeError, subprocess.TimeoutExpired) as e:
-                print(f"bench: {n} cannot run: {e}", file=sys.stderr)
-                for k in scs:
-                    results[k][n].append({"error": f"setup failed: {str(e)[-300:]}"})
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "?"
+
+
+def prepare(names, workdir, redis_port, results):
+    """Migrate each app and create its users and sessions; {name: App}, {name: file}."""
+    apps, sessions = {}, {}
+    for n in names:
+        app = servers.App(n, workdir, redis_port)
+        try:
+            app.migrate()
+            sessions[n] = app.make_sessions(2)
+            apps[n] = app
+        except (RuntimeError, subprocess.TimeoutExpired) as e:
+            print(f"bench: {n} cannot run: {e}", file=sys.stderr)
+            for runs in results.values():
+                runs[n].append({"error": f"setup failed: {str(e)[-300:]}"})
+    return apps, sessions
+
+
+def run_all(scs, names, reps, workdir):
+    """Every repetition of every scenario group, baseline then ours; the raw results."""
+    results = {k: {n: [] for n in names} for k in scs}
+    redis, redis_port = servers.start_redis(workdir)
+    try:
+        apps, sessions = prepare(names, workdir, redis_port, results)
         groups = {}
         for key, sc in scs.items():
             groups.setdefault(sc["group"], {})[key] = sc
@@ -230,14 +234,49 @@ def main(argv=None):
             for group, todo in groups.items():
                 for n, app in apps.items():
                     mine = {k: v for k, v in todo.items() if n in v.get("apps", (n,))}
-                    if mine:
-                        print(f"bench: rep {rep + 1}/{reps} {group} {n}", file=sys.stderr)
-                        for key, res in run_group(
-                            app, group, mine, rep, redis.pid, sessions
-                        ).items():
-                            results[key][n].append(res)
+                    if not mine:
+                        continue
+                    print(f"bench: rep {rep + 1}/{reps} {group} {n}", file=sys.stderr)
+                    done = run_group(app, group, mine, rep, redis.pid, sessions)
+                    for key, res in done.items():
+                        results[key][n].append(res)
     finally:
         servers.stop(redis)
+    return results
+
+
+def write_outputs(results, scs, meta, out):
+    raw = ROOT / "bench" / "results"
+    raw.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for path in (raw / f"{stamp}.json", raw / "latest.json"):
+        path.write_text(json.dumps({"meta": meta, "scenarios": scs, "results": results}))
+    out.write_text(report.markdown(results, scs, meta))
+    if plot is None:
+        print("bench: matplotlib is not installed: no PNG", file=sys.stderr)
+    else:
+        plot.plot(results, scs, out.with_suffix(".png"))
+    print(f"bench: wrote {out}, its PNG and {raw / 'latest.json'}", file=sys.stderr)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="small sizes, one repetition")
+    p.add_argument("--reps", type=int, default=None)
+    p.add_argument("--apps", default="baseline,ours")
+    p.add_argument("--only", default="", help="comma-separated scenario keys")
+    p.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
+    p.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
+    a = p.parse_args(argv)
+    t_start, load_before = time.time(), loadavg()
+    scs = scenarios(a.quick)
+    if a.only:
+        scs = {k: v for k, v in scs.items() if k in a.only.split(",")}
+    reps = a.reps or SIZES[a.quick]["reps"]
+    names = [n for n in a.apps.split(",") if n in servers.APPS]
+    workdir = Path(tempfile.mkdtemp(prefix="chatbench-"))
+    print(f"bench: work directory (daphne logs) {workdir}", file=sys.stderr)
+    results = run_all(scs, names, reps, workdir)
     meta = {
         "command": " ".join([".venv/bin/python bench/run.py", *map(shlex.quote, sys.argv[1:])]),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -245,23 +284,17 @@ def main(argv=None):
         "duration_s": time.time() - t_start,
         "reps": reps,
         "machine": machine_info(),
+        "loadavg": [load_before, loadavg()],
         "method": METHOD,
-        "workdir": str(workdir),
         "commands": command_lines(scs),
     }
-    raw = ROOT / "bench" / "results"
-    raw.mkdir(exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    for path in (raw / f"{stamp}.json", raw / "latest.json"):
-        path.write_text(json.dumps({"meta": meta, "scenarios": scs, "results": results}))
-    out = Path(a.out)
-    out.write_text(report.markdown(results, scs, meta))
-    plot.plot(results, scs, out.with_suffix(".png"))
-    print(
-        f"bench: wrote {out}, {out.with_suffix('.png')}, {raw / 'latest.json'} "
-        f"in {meta['duration_s']:.0f} s",
-        file=sys.stderr,
-    )
+    write_outputs(results, scs, meta, Path(a.out))
+    failed = any("error" in r for runs in results.values() for rs in runs.values() for r in rs)
+    if a.keep or failed:
+        print(f"bench: logs kept in {workdir}", file=sys.stderr)
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(f"bench: done in {time.time() - t_start:.0f} s", file=sys.stderr)
 
 
 def command_lines(scs):

@@ -40,6 +40,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.username = ""
         self.connection_id = uuid.uuid4().hex[:16]
         self.presence_entry = None
+        self.last_presence = None
         self.cursor = 0
         self.held = []  # live messages held back until hello (or a resume) is sent
         self.refusals = deque()
@@ -105,12 +106,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
             room.name, self.username or None, page.latest, page.messages, page.complete
         )
         await self.send_json(hello)
-        await self.send(text_data=presence_frame(change))
+        self.last_presence = presence_frame(change)
+        await self.send(text_data=self.last_presence)
         await self._release_held()
         if change.changed:
-            await self.hub.publish_event(
-                room.name, presence_frame(change), exclude_connection=self.connection_id
-            )
+            self.hub.presence_changed(room.name)
         log.info("event=ws_open room=%s user_id=%s", room.name, self.user.pk or "-")
 
     @staticmethod
@@ -134,7 +134,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         try:
             change = await presence.update(room.name, "rem", [self.presence_entry])
             if change.changed:
-                await self.hub.publish_event(room.name, presence_frame(change))
+                self.hub.presence_changed(room.name)
         except (RedisError, OSError):
             pass  # Redis is gone: the entry expires by itself
 
@@ -155,8 +155,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=text)
 
     async def deliver_event(self, text):
-        if self.held is None and not self.closing:
-            await self.send(text_data=text)
+        if self.held is not None or self.closing:
+            return
+        if text.startswith('{"type":"presence"'):
+            if text == self.last_presence:
+                return  # this socket already shows exactly this presence
+            self.last_presence = text
+        await self.send(text_data=text)
 
     async def _release_held(self):
         held, self.held = self.held, None

@@ -53,6 +53,7 @@ class Hub:
 
     GAP_WAIT = 0.05
     JOIN_TIMEOUT = 5.0
+    PRESENCE_COALESCE = 0.2
 
     def __init__(self, manager):
         self.manager = manager
@@ -60,6 +61,7 @@ class Hub:
         self.pubsub = None
         self.reader = None
         self.refresher = None
+        self._presence_due = set()
         self.stats = Counter()
         self.health = manager.health()
         self.health.add_listener(self._on_health)
@@ -334,6 +336,26 @@ class Hub:
         while self.rooms:
             await asyncio.sleep(presence.REFRESH_SECONDS)
             await self.refresh_presence()
+
+    def presence_changed(self, room):
+        """Presence of room changed here: tell the room once, PRESENCE_COALESCE s later.
+
+        Coalescing keeps a storm of connects from costing one broadcast per connect
+        (quadratic in the room's size); the room sees the latest set once it settles."""
+        if room in self._presence_due:
+            return
+        self._presence_due.add(room)
+        asyncio.get_running_loop().call_later(
+            self.PRESENCE_COALESCE, lambda: asyncio.ensure_future(self._announce_presence(room))
+        )
+
+    async def _announce_presence(self, room):
+        self._presence_due.discard(room)
+        try:
+            change = await presence.update(room, "sweep")
+            await self.publish_event(room, presence_frame(change))
+        except (RedisError, OSError) as exc:
+            self.health.report_failure(exc)
 
     async def refresh_presence(self):
         """Renew this process's entries, sweep expired ones, tell rooms that changed."""

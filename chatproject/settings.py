@@ -33,7 +33,10 @@ REDIS_URL = os.environ.get("REDIS_URL") or DEV_REDIS_URL
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
-        conn_max_age=0,
+        # Persistent connections: channels closes "old" connections around every
+        # consumer event, and reopening one per chat message costs more than the insert.
+        conn_max_age=600,
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -47,8 +47,13 @@ class Client:
             text_data=json.dumps(frame) if not isinstance(frame, str) else frame
         )
 
-    async def nothing(self, timeout=0.3):
-        return await self.comm.receive_nothing(timeout)
+    async def nothing(self, timeout=0.3, ignore=("presence",)):
+        """True when nothing but frames of the ignored types arrives within timeout."""
+        while not await self.comm.receive_nothing(timeout):
+            frame = await self.recv()
+            if frame["type"] not in ignore:
+                return False
+        return True
 
     async def close(self):
         await self.comm.disconnect(timeout=5)

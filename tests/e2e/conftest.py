@@ -1,7 +1,8 @@
 """Fixtures for end-to-end tests on real daphne processes (see tests/e2e/servers.py).
 
-- `stack`: the SQLite stack (one redis-server, one SQLite file, migrated), shared by the
-  session; after each test its daphne processes are stopped and its Redis flushed.
+- `stack`: the SQLite stack (one redis-server, one SQLite file, migrated once), shared by
+  the session. Each test gets a fresh copy of the migrated database and an empty Redis;
+  after it, the daphne processes it started are stopped (by PID).
 - `pg_stack`: the same on a PostgreSQL server that the session starts itself.
 - `db_stack`: parametrized over both, for tests that must hold on either database.
 """
@@ -22,6 +23,7 @@ def _session_stack(tmp_path_factory, database):
 
 
 def _per_test(stack):
+    stack.fresh_database()
     yield stack
     stack.stop_daphnes()
     if stack.redis.process is None or stack.redis.process.poll() is not None:

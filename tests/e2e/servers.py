@@ -4,6 +4,7 @@ The API, all of it:
 
     stack = Stack(folder, database="sqlite")   # or "postgresql"; starts Redis, the database,
     stack.start()                              # and runs `manage.py migrate` once
+    stack.fresh_database()                     # a new copy of the migrated database (per test)
     a, b = stack.start_daphne(2)               # free loopback ports, ready (/healthz answers)
     cookies = stack.sessions(["alice", "bob"]) # users + logged-in session ids {name: sessionid}
     async with websockets.connect(a.ws_url("lobby"), **a.ws_options(cookies["alice"])): ...
@@ -223,8 +224,14 @@ class PostgresServer:
         raise RuntimeError(f"postgres did not accept connections within {timeout} s")
 
     def _create_database(self):
+        self.create_database(self.database)
+
+    def create_database(self, name, template=None):
+        """CREATE DATABASE name (a copy of template when given); returns its URL."""
         with self._connect("postgres") as connection:
-            connection.execute(f'CREATE DATABASE "{self.database}"')
+            copy = f' TEMPLATE "{template}"' if template else ""
+            connection.execute(f'CREATE DATABASE "{name}"{copy}')
+        return f"postgres://{self.USER}@127.0.0.1:{self.port}/{name}"
 
     def log_tail(self, chars=3000):
         path = self.folder / "postgres.log"
@@ -250,15 +257,40 @@ class Stack:
         self.folder = Path(folder)
         self.kind = database
         self.redis = RedisServer(self.folder / "redis")
-        self.postgres = PostgresServer() if database == "postgresql" else None
+        self.postgres = (
+            PostgresServer(database="chat_template") if database == "postgresql" else None
+        )
         self.extra_env = dict(env or {})
         self.daphnes = []
+        self.started = 0
+        self.databases = 0
+        self.database_url = None  # the template's once started, then a fresh copy per test
 
-    @property
-    def database_url(self):
+    def _template_url(self):
         if self.postgres is not None:
             return self.postgres.url
-        return f"sqlite:///{self.folder / 'db.sqlite3'}"
+        return f"sqlite:///{self.folder / 'template.sqlite3'}"
+
+    def fresh_database(self):
+        """Point the stack (and daphne processes started from now on) at a new database:
+        a copy of the one migrated at start. Returns its URL."""
+        self.databases += 1
+        name = f"chat_{self.databases}"
+        if self.postgres is not None:
+            self.database_url = self.postgres.create_database(name, template="chat_template")
+        else:
+            import sqlite3
+
+            path = self.folder / f"{name}.sqlite3"
+            source = sqlite3.connect(self.folder / "template.sqlite3")
+            target = sqlite3.connect(path)
+            try:
+                source.backup(target)
+            finally:
+                target.close()
+                source.close()
+            self.database_url = f"sqlite:///{path}"
+        return self.database_url
 
     def environment(self, **overrides):
         """The environment of every process of the stack (the operating contract's variables)."""
@@ -283,7 +315,9 @@ class Stack:
         self.redis.start()
         if self.postgres is not None:
             self.postgres.start()
-        self.manage("migrate", "--noinput")
+        self.database_url = self._template_url()
+        self.manage("migrate", "--noinput")  # into the template; each test gets a copy
+        self.fresh_database()
         return self
 
     def manage(self, *args, check=True, timeout=120, **env):
@@ -300,7 +334,8 @@ class Stack:
         """Start count daphne processes (environment overrides in env); returns them, ready."""
         started = []
         for _ in range(count):
-            daphne = Daphne(self.environment(**env), self.folder, f"daphne-{len(self.daphnes)}")
+            self.started += 1  # log files are never reused across tests
+            daphne = Daphne(self.environment(**env), self.folder, f"daphne-{self.started}")
             self.daphnes.append(daphne)
             started.append(daphne.start())
         return started

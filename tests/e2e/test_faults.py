@@ -1,0 +1,249 @@
+"""Fault injection on real processes: idle sockets, connect storms, Redis stopped, restarted
+and lost under load, bursts with exact per-client accounting, a server process killed."""
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+import websockets
+
+from scripts.redis_server import free_port
+from tests.e2e.clients import connect
+from tests.e2e.servers import ROOT, Daphne
+
+pytestmark = pytest.mark.e2e
+
+NO_LIMIT = {"CHAT_MESSAGE_RATE": "0"}
+
+
+class Tally:
+    """Every message one client saw, by seq: duplicates and out-of-order deliveries counted."""
+
+    def __init__(self):
+        self.seqs = []
+        self.out_of_order = 0
+        self.duplicates = 0
+        self.resumes = 0
+
+    def add(self, seq):
+        if seq in self.seqs:
+            self.duplicates += 1
+        elif self.seqs and seq < self.seqs[-1]:
+            self.out_of_order += 1
+        self.seqs.append(seq)
+
+    @property
+    def last(self):
+        return self.seqs[-1] if self.seqs else 0
+
+
+async def read_until(client, tally, want, timeout):
+    """Read messages until tally holds seq 1..want; resume on a seq gap like a correct client.
+
+    Returns None, or the close code when the socket closed first, or "timeout"."""
+    try:
+        async with asyncio.timeout(timeout):  # one deadline, not a task per frame
+            while len(tally.seqs) < want:
+                frame = json.loads(await client.ws.recv())
+                if frame["type"] != "message":
+                    continue
+                if frame["seq"] > tally.last + 1:  # a gap: ask for what is missing
+                    tally.resumes += 1
+                    await client.send({"type": "resume", "since": tally.last})
+                    continue
+                tally.add(frame["seq"])
+    except websockets.ConnectionClosed as exc:
+        return exc.rcvd.code if exc.rcvd else 1006
+    except TimeoutError:
+        return "timeout"
+    return None
+
+
+async def send_all(client, prefix, count):
+    for i in range(count):
+        await client.send({"type": "message", "text": f"{prefix} {i}", "client_id": f"{prefix}-{i}"})
+
+
+async def burst(stack, members, senders, per_sender):
+    server = stack.start_daphne(1, **NO_LIMIT)[0]
+    names = [f"s{i}" for i in range(senders)]
+    cookies = stack.sessions(names)
+    sending = [await connect(server, "burst", cookies[name]) for name in names]
+    readers = [await connect(server, "burst") for _ in range(members - senders)]
+    everyone = sending + readers
+    total = senders * per_sender
+    tallies = [Tally() for _ in everyone]
+    await asyncio.gather(*(send_all(c, n, per_sender) for c, n in zip(sending, names)))
+    codes = await asyncio.gather(*(read_until(c, t, total, 60) for c, t in zip(everyone, tallies)))
+    await asyncio.gather(*(client.close() for client in everyone))
+    return total, tallies, codes, server
+
+
+@pytest.mark.parametrize(("members", "senders", "per_sender"), [(50, 2, 500), (200, 2, 100)])
+async def test_burst__every_client_every_message_in_order_once(stack, members, senders, per_sender):
+    total, tallies, codes, server = await burst(stack, members, senders, per_sender)
+    assert codes == [None] * members
+    for tally in tallies:
+        assert sorted(set(tally.seqs)) == list(range(1, total + 1))
+        assert tally.duplicates == 0 and tally.out_of_order == 0
+    dropped = _metric(server, "chat_fanout_dropped_total")
+    resumes = sum(t.resumes for t in tallies)
+    print(f"burst {members}x{total}: fan-out dropped {dropped}, client resumes {resumes}")
+    assert dropped == 0
+
+
+def _metric(server, name):
+    status, body = server.get("/metrics")
+    assert status == 200
+    for line in body.decode().splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"{name} not in /metrics")
+
+
+async def test_idle_sockets__open_and_receiving_after_20s(stack):
+    server = stack.start_daphne(1)[0]
+    cookies = stack.sessions(["idler"])
+    clients = [await connect(server, "idle") for _ in range(5)]
+    await asyncio.sleep(20)
+    sender = await connect(server, "idle", cookies["idler"])
+    await sender.send({"type": "message", "text": "still there?"})
+    for client in clients:
+        frame = await client.recv_type("message", 5)
+        assert frame["type"] == "message" and frame["text"] == "still there?"
+    for client in clients + [sender]:
+        await client.close()
+
+
+async def _connect_once(server, room):
+    try:
+        client = await connect(server, room)
+    except websockets.InvalidStatus as exc:
+        return f"http {exc.response.status_code}"
+    except (OSError, websockets.WebSocketException) as exc:
+        return type(exc).__name__
+    if client.hello.get("type") != "hello":
+        return f"closed {client.hello.get('code')}"
+    return client
+
+
+async def test_300_simultaneous_connects__all_accepted(stack):
+    server = stack.start_daphne(1)[0]
+    results = await asyncio.gather(*(_connect_once(server, "crowd") for _ in range(300)))
+    failures = [r for r in results if isinstance(r, str)]
+    assert failures == []
+    for client in results:
+        await client.close()
+
+
+async def test_startup_storm__300_clients_retrying_all_connect_no_1011_no_500(stack):
+    server = Daphne(stack.environment(), stack.folder, "storm")
+    server.port = free_port()
+    log = open(server.log_path, "ab")
+    server.process = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(server.port),
+         "chatproject.asgi:application"],
+        cwd=ROOT, env=server.env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+    )  # fmt: skip
+    stack.daphnes.append(server)
+    outcomes = []
+
+    async def retrying():
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            result = await _connect_once(server, "storm")
+            if not isinstance(result, str):
+                return result
+            outcomes.append(result)
+            await asyncio.sleep(0.05)
+        return "gave up"
+
+    try:
+        clients = await asyncio.gather(*(retrying() for _ in range(300)))
+    finally:
+        log.close()
+    assert [c for c in clients if isinstance(c, str)] == []
+    assert not [o for o in outcomes if o.startswith("http 5") or "1011" in o]
+    for client in clients:
+        await client.close()
+
+
+async def test_redis_stopped_under_20_clients__4012_within_5s_then_resume_loses_nothing(stack):
+    server = stack.start_daphne(1, **NO_LIMIT)[0]
+    cookies = stack.sessions(["poster"])
+    poster = await connect(server, "outage", cookies["poster"])
+    acked = []
+    for i in range(5):
+        await poster.send({"type": "message", "text": f"before {i}"})
+        acked.append((await poster.recv_type("ack"))["seq"])
+    clients = [await connect(server, "outage") for _ in range(19)]
+    started = time.monotonic()
+    stack.redis.stop()
+    codes = await asyncio.gather(*(c.closed(10) for c in clients + [poster]))
+    elapsed = time.monotonic() - started
+    assert codes == [4012] * 20, codes
+    assert elapsed < 5, elapsed
+    newcomer = await _connect_once(server, "outage")
+    assert newcomer in ("closed 4012", "closed 4013")
+    stack.redis.start()
+    deadline = time.monotonic() + 10
+    poster = None
+    while poster is None and time.monotonic() < deadline:
+        result = await _connect_once(server, "outage")
+        poster = None if isinstance(result, str) else result
+        await asyncio.sleep(0.1)
+    assert poster is not None
+    await poster.close()
+    poster = await connect(server, "outage", cookies["poster"])
+    for i in range(3):
+        await poster.send({"type": "message", "text": f"after {i}"})
+        acked.append((await poster.recv_type("ack"))["seq"])
+    back = await connect(server, "outage", query="since=0")
+    assert [m["seq"] for m in back.hello["history"]] == acked == [1, 2, 3, 4, 5, 6, 7, 8]
+    await back.close()
+    await poster.close()
+
+
+async def test_redis_restarted_fast__every_connected_client_gets_the_next_message(stack):
+    server = stack.start_daphne(1)[0]
+    cookies = stack.sessions(["poster"])
+    poster = await connect(server, "blink", cookies["poster"])
+    clients = [await connect(server, "blink") for _ in range(10)]
+    stack.redis.restart()
+    await asyncio.sleep(1.5)  # let the health check see the new run_id
+    await poster.send({"type": "message", "text": "after the blink"})
+    assert (await poster.recv_type("ack", 5))["type"] == "ack"
+    for client in clients:
+        frame = await client.recv_type("message", 5)
+        assert frame["type"] == "message" and frame["text"] == "after the blink"
+    for client in clients + [poster]:
+        await client.close()
+
+
+async def test_sigkill_of_one_process__its_presence_expires_within_30s(stack):
+    one, two = stack.start_daphne(2)
+    cookies = stack.sessions(["stays", "dies"])
+    staying = await connect(one, "wake", cookies["stays"])
+    dying = await connect(two, "wake", cookies["dies"])
+    frame = await staying.recv_type("presence", 5)
+    while frame["type"] == "presence" and frame["users"] != ["dies", "stays"]:
+        frame = await staying.recv_type("presence", 5)
+    assert frame["users"] == ["dies", "stays"]
+    killed_at = time.monotonic()
+    two.kill()
+    frame = await staying.recv_type("presence", 35)
+    assert frame["type"] == "presence" and frame["users"] == ["stays"]
+    assert time.monotonic() - killed_at < 30
+    await staying.close()
+    del dying
+
+
+def test_tally__counts_duplicates_and_disorder():
+    tally = Tally()
+    for seq in (1, 2, 2, 4, 3):
+        tally.add(seq)
+    assert tally.duplicates == 1 and tally.out_of_order == 1
+    assert json.dumps(tally.seqs) == "[1, 2, 2, 4, 3]"
