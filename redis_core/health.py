@@ -92,7 +92,9 @@ class RedisHealth:
                 self._failing_since = None
                 self._mark_up(run_id)
             self._kick.clear()
-            interval = self.RETRY_INTERVAL if self._failing_since or not self.ready else self.INTERVAL
+            interval = (
+                self.RETRY_INTERVAL if self._failing_since or not self.ready else self.INTERVAL
+            )
             try:
                 await asyncio.wait_for(self._kick.wait(), interval)
             except TimeoutError:

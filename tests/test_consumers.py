@@ -318,7 +318,9 @@ async def test_concurrent_senders__every_client_gets_every_message_in_seq_order(
 
     async def send_all(client, prefix):
         for i in range(40):
-            await client.send({"type": "message", "text": f"{prefix}{i}", "client_id": f"{prefix}{i}"})
+            await client.send(
+                {"type": "message", "text": f"{prefix}{i}", "client_id": f"{prefix}{i}"}
+            )
 
     await asyncio.gather(send_all(senders[0], "a"), send_all(senders[1], "b"))
     for reader in readers:

@@ -15,7 +15,9 @@ def test_registry_lists_at_least_three_old_modules():
 @pytest.mark.parametrize(("module_name", "attribute"), CASES)
 def test_legacy_path__is_the_managers_object_and_warns(module_name, attribute):
     module = importlib.import_module(module_name)
-    with pytest.warns(RedisCoreDeprecationWarning, match=rf"{module_name}\.{attribute} is deprecated"):
+    with pytest.warns(
+        RedisCoreDeprecationWarning, match=rf"{module_name}\.{attribute} is deprecated"
+    ):
         value = getattr(module, attribute)
     manager = redis_core.get_manager()
     expected = {

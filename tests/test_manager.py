@@ -99,7 +99,9 @@ async def test_idle_blocking_pop_longer_than_5s__does_not_time_out(redis_server)
 
 async def test_burst__more_commands_than_connections_wait_instead_of_failing(redis_server):
     client = redis_core.get_manager().async_client()
-    results = await asyncio.gather(*(client.blpop(f"chat:test:burst:{i}", timeout=0.3) for i in range(400)))
+    results = await asyncio.gather(
+        *(client.blpop(f"chat:test:burst:{i}", timeout=0.3) for i in range(400))
+    )
     assert results == [None] * 400
 
 

@@ -1,5 +1,5 @@
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -99,12 +99,12 @@ def test_frame_too_large__counts_utf8_bytes():
 
 
 def test_format_ts__utc_milliseconds_z():
-    moment = datetime(2026, 11, 26, 13, 0, 0, 123456, tzinfo=timezone.utc)
+    moment = datetime(2026, 11, 26, 13, 0, 0, 123456, tzinfo=UTC)
     assert protocol.format_ts(moment) == "2026-11-26T13:00:00.123Z"
 
 
 def test_message_object__has_the_contract_shape():
-    moment = datetime(2026, 11, 26, 13, 0, tzinfo=timezone.utc)
+    moment = datetime(2026, 11, 26, 13, 0, tzinfo=UTC)
     frame = protocol.message_object("lobby", 42, "alice", "hi", moment, "c-7f3a")
     assert frame == {
         "type": "message", "room": "lobby", "seq": 42, "user": "alice", "text": "hi",

@@ -4,7 +4,6 @@ import asyncio
 import time
 
 import pytest
-from asgiref.sync import sync_to_async
 
 from chat.hub import get_hub
 from redis_core import get_manager

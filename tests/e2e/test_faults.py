@@ -64,7 +64,9 @@ async def read_until(client, tally, want, timeout):
 
 async def send_all(client, prefix, count):
     for i in range(count):
-        await client.send({"type": "message", "text": f"{prefix} {i}", "client_id": f"{prefix}-{i}"})
+        await client.send(
+            {"type": "message", "text": f"{prefix} {i}", "client_id": f"{prefix}-{i}"}
+        )
 
 
 async def burst(stack, members, senders, per_sender):
