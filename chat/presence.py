@@ -8,8 +8,8 @@ from redis_core import get_manager
 
 __all__ = ["PresenceChange", "update", "ENTRY_TTL_MS", "REFRESH_SECONDS"]
 
-ENTRY_TTL_MS = 20_000
-REFRESH_SECONDS = 5
+ENTRY_TTL_MS = 12_000
+REFRESH_SECONDS = 4
 
 # KEYS[1] room set, KEYS[2] its last summary. ARGV: op (add|rem|sweep), ttl ms, members...
 # Returns {changed (0/1), anonymous count, user names sorted...}.

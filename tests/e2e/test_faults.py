@@ -238,7 +238,7 @@ async def test_sigkill_of_one_process__its_presence_expires_within_30s(stack):
     two.kill()
     frame = await staying.recv_type("presence", 35)
     assert frame["type"] == "presence" and frame["users"] == ["stays"]
-    assert time.monotonic() - killed_at < 30
+    assert time.monotonic() - killed_at < 30  # the contract; by design at most TTL + refresh (16 s)
     await staying.close()
     del dying
 
