@@ -28,6 +28,12 @@ class Run:
             with open(a.sessions) as f:
                 sessions = json.load(f)
         self.sender_keys = sessions.get("senders", [])
+        wanted = a.senders if a.scenario == "fanout" else 1
+        if len(self.sender_keys) < wanted:
+            raise SystemExit(
+                f"{a.scenario} needs {wanted} sender session key(s) in --sessions "
+                f"(got {len(self.sender_keys)}): anonymous sockets cannot post"
+            )
         self.reader_key = sessions.get("reader") if a.readers == "user" else None
         self.url = f"ws://{a.host}:{a.port}/ws/chat/{a.room}/"
         self.origin = f"http://{a.host}:{a.port}"

@@ -18,6 +18,7 @@ from redis_core import get_manager
 
 from . import metrics, presence, protocol, ratelimit, services
 from .hub import get_hub, presence_frame
+from .transport import SCOPE_KEY, Wire
 
 log = logging.getLogger("chat.consumers")
 
@@ -28,6 +29,9 @@ CLOSE_BAD_ROOM = 4404
 CLOSE_ABUSE = 4429
 READY_TIMEOUT = 3.0
 ABUSE_REFUSALS = 5
+# A reader this far behind (bytes written but not yet taken by its socket) is closed with
+# 4013 and resumes by seq when it comes back, rather than holding the server's memory.
+MAX_OUTGOING_BYTES = 1 << 20
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
@@ -45,6 +49,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.held = []  # live messages held back until hello (or a resume) is sent
         self.refusals = deque()
         self.closing = False
+        self.wire = None
         self.close_code = None  # the code we closed with, when we closed
         self.opened_at = time.monotonic()
 
@@ -70,6 +75,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         return self.scope["user"]
 
     async def connect(self):
+        socket_protocol = self.scope.get(SCOPE_KEY)
+        self.wire = Wire(socket_protocol) if socket_protocol is not None else None
         await self.accept()
         metrics.connections_opened.inc()
         metrics.connections_open.inc()
@@ -146,13 +153,20 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     # hub callbacks ------------------------------------------------------------------
 
-    async def deliver(self, seq, text):
-        """A room message, in seq order, from the hub."""
+    async def deliver(self, seq, text, frame=None):
+        """A room message, in seq order, from the hub (frame: the same, pre-framed)."""
         if self.held is not None:
             self.held.append((seq, text))
-        elif seq > self.cursor:
-            self.cursor = seq
+            return
+        if seq <= self.cursor or self.closing:
+            return
+        self.cursor = seq
+        wire = self.wire
+        if wire is None or frame is None or not wire.write_frame(frame):
             await self.send(text_data=text)
+        if wire is not None and wire.buffered() > MAX_OUTGOING_BYTES:
+            log.warning("event=slow_reader_closed room=%s buffered=%s", self.room, wire.buffered())
+            await self.close_with(CLOSE_NOT_READY)
 
     async def deliver_event(self, text):
         if self.held is not None or self.closing:

@@ -19,6 +19,7 @@ from redis_core import get_manager
 from redis_core.health import LOST, RESTARTED
 
 from . import metrics, presence, services
+from .transport import encode_frame
 
 __all__ = ["Hub", "get_hub"]
 
@@ -253,9 +254,10 @@ class Hub:
 
     async def _fan_out(self, feed, seq, text):
         metrics.fanout_delivered.inc(len(feed.members))
+        frame = encode_frame(text)  # framed once for every member of this process
         for member in list(feed.members):
             try:
-                await member.deliver(seq, text)
+                await member.deliver(seq, text, frame)
                 self.stats["delivered"] += 1
             except Exception as exc:
                 self.stats["dropped"] += 1

@@ -13,12 +13,14 @@ from channels.security.websocket import AllowedHostsOriginValidator
 
 import chat.shutdown  # noqa: F401 - under daphne, SIGTERM closes every socket with 4001
 from chat.routing import websocket_urlpatterns
+from chat.transport import TransportProbe
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        # The probe is outermost: it must see daphne's own send callable.
+        "websocket": TransportProbe(
+            AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
         ),
     }
 )

@@ -3,6 +3,7 @@ and lost under load, bursts with exact per-client accounting, a server process k
 
 import asyncio
 import json
+import socket
 import subprocess
 import sys
 import time
@@ -104,6 +105,14 @@ def _metric(server, name):
         if line.startswith(name + " "):
             return float(line.split()[1])
     raise AssertionError(f"{name} not in /metrics")
+
+
+def _metric_labelled(server, name, label):
+    body = server.get("/metrics")[1].decode()
+    for line in body.splitlines():
+        if line.startswith(name + "{") and label in line:
+            return float(line.split()[-1])
+    return 0.0
 
 
 async def test_idle_sockets__open_and_receiving_after_20s(stack):
@@ -249,3 +258,43 @@ def test_tally__counts_duplicates_and_disorder():
         tally.add(seq)
     assert tally.duplicates == 1 and tally.out_of_order == 1
     assert json.dumps(tally.seqs) == "[1, 2, 2, 4, 3]"
+
+
+async def test_slow_reader__closed_with_4013_others_unaffected_and_it_can_resume(stack):
+    server = stack.start_daphne(1, **NO_LIMIT)[0]
+    cookies = stack.sessions(["flood"])
+    sender = await connect(server, "slow", cookies["flood"])
+    healthy = await connect(server, "slow")
+    # A reader that stops reading: a small receive buffer, nothing taken off the wire.
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", server.port))
+    stalled = await websockets.connect(
+        server.ws_url("slow"), max_queue=1, sock=sock, **server.ws_options()
+    )
+    stalled.transport.pause_reading()
+    big = "x" * 3900
+    tally, own = Tally(), Tally()
+    count = 1600  # ~6 MB to every member: past the kernel's buffers and our 1 MiB bound
+    draining = asyncio.ensure_future(read_until(sender, own, count, 90))  # senders read too
+    for i in range(count):
+        await sender.send({"type": "message", "text": big, "client_id": f"f{i}"})
+    assert await read_until(healthy, tally, count, 90) is None
+    assert tally.seqs == list(range(1, count + 1))
+    assert await draining is None
+    stalled.transport.resume_reading()
+    code = None
+    try:
+        async with asyncio.timeout(30):
+            while True:
+                await stalled.recv()
+    except websockets.ConnectionClosed as exc:
+        code = exc.rcvd.code if exc.rcvd else None
+    # 4013 was sent after what the socket held back; if the peer's buffers were dropped
+    # on close, the client sees 1006. Either way it reconnects and resumes.
+    assert code in (4013, 1006, None)
+    assert _metric_labelled(server, "chat_ws_closes_total", 'code="4013"') >= 1
+    back = await connect(server, "slow", query=f"since={count - 100}")  # it resumes by seq
+    assert back.hello["seq"] == count and len(back.hello["history"]) == 100
+    for client in (sender, healthy, back):
+        await client.close()

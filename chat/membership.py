@@ -1,0 +1,117 @@
+"""Private rooms and their members: owner-only changes, and live removal.
+
+Removing a member closes that user's open sockets to the room on every server process
+(4403) once the removal is committed; a socket that connects later is refused by the
+access check. chat.signals does the same for removals made elsewhere (the admin).
+"""
+
+import logging
+from functools import partial
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from redis.exceptions import RedisError
+
+from . import hub, protocol
+from .models import Membership, Room
+
+__all__ = [
+    "MembershipError", "NotOwner", "is_owner", "require_owner", "create_private_room",
+    "member_names", "add_member", "remove_member", "close_sockets_after_commit",
+]  # fmt: skip
+
+log = logging.getLogger("chat.membership")
+
+CLOSE_NOT_MEMBER = 4403
+
+
+class MembershipError(Exception):
+    """A membership change that was refused; the message says why, for the page."""
+
+
+class NotOwner(MembershipError):
+    """Only the room's owner may manage its members."""
+
+
+def is_owner(room, user):
+    return user.is_authenticated and room.owner_id is not None and room.owner_id == user.pk
+
+
+def require_owner(room, user):
+    if not is_owner(room, user):
+        raise NotOwner(f"Only the owner of #{room.name} can manage its members.")
+
+
+def create_private_room(owner, name):
+    """A new private room owned by owner; refused when the name is invalid or taken."""
+    if not owner.is_authenticated:
+        raise MembershipError("Log in to create a private room.")
+    if not protocol.valid_room(name):
+        raise MembershipError(f"“{name}” is not a valid room name.")
+    try:
+        with transaction.atomic():
+            return Room.objects.create(name=name, is_private=True, owner=owner)
+    except IntegrityError:
+        raise MembershipError(f"The name #{name} is taken; choose another.") from None
+
+
+def member_names(room):
+    """The user names of room's members, sorted (the owner is listed apart)."""
+    field = "user__" + get_user_model().USERNAME_FIELD
+    return sorted(Membership.objects.filter(room=room).values_list(field, flat=True))
+
+
+def _active_user(username):
+    model = get_user_model()
+    user = model.objects.filter(**{model.USERNAME_FIELD: username, "is_active": True}).first()
+    if user is None:
+        raise MembershipError(f"There is no user called “{username}”.")
+    return user
+
+
+def add_member(room, actor, username):
+    """Make username a member of room (actor must own it); returns True when newly added."""
+    require_owner(room, actor)
+    user = _active_user(username)
+    if user.pk == room.owner_id:
+        raise MembershipError("The owner is always a member.")
+    _, created = Membership.objects.get_or_create(room=room, user=user)
+    return created
+
+
+def remove_member(room, actor, username):
+    """Remove username from room (actor must own it) and, after the commit, close their
+    sockets to it everywhere; returns True when they were a member."""
+    require_owner(room, actor)
+    if username == actor.get_username():
+        raise MembershipError("The owner cannot be removed.")
+    field = "user__" + get_user_model().USERNAME_FIELD
+    with transaction.atomic():
+        membership = Membership.objects.filter(room=room, **{field: username}).first()
+        if membership is None:
+            return False
+        membership.chat_sockets_closed = True  # chat.signals: closed here already
+        membership.delete()
+        close_sockets_after_commit(username, room.name)
+    return True
+
+
+def close_sockets_after_commit(username, room_name=None, code=CLOSE_NOT_MEMBER):
+    """Once the current transaction commits, close username's sockets (to room_name, or
+    all) on every server process. Runs at once outside a transaction."""
+    transaction.on_commit(partial(close_sockets, username, room_name, code))
+
+
+def close_sockets(username, room_name=None, code=CLOSE_NOT_MEMBER):
+    """Close username's sockets now; False when Redis did not answer.
+
+    Without Redis no socket stays open anyway: every server closes its sockets with 4012
+    when Redis is lost, and each reconnect passes the access check again."""
+    try:
+        hub.publish_close(username, code, room_name)
+    except (RedisError, OSError) as exc:
+        log.warning(
+            "event=close_publish_failed user=%s room=%s error=%r", username, room_name or "*", exc
+        )
+        return False
+    return True

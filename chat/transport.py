@@ -1,0 +1,77 @@
+"""The socket behind an ASGI WebSocket under daphne: its send buffer, and a fast send path.
+
+daphne hands each application `functools.partial(server.handle_reply, protocol)` as its
+send callable; TransportProbe (outermost ASGI middleware) puts that protocol into the
+scope before channels' middleware wraps `send`. Under another server the probe finds
+nothing and everything falls back to plain ASGI sends (no buffer bound, no fast path).
+"""
+
+import functools
+import struct
+
+__all__ = ["TransportProbe", "Wire", "encode_frame"]
+
+SCOPE_KEY = "chat.protocol"
+
+
+class TransportProbe:
+    """ASGI middleware: scope["chat.protocol"] = daphne's WebSocket protocol (or None)."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    async def __call__(self, scope, receive, send):
+        protocol = None
+        if isinstance(send, functools.partial) and send.args:
+            candidate = send.args[0]
+            if hasattr(candidate, "transport") and hasattr(candidate, "sendMessage"):
+                protocol = candidate
+        return await self.inner(dict(scope, **{SCOPE_KEY: protocol}), receive, send)
+
+
+def encode_frame(text):
+    """One unmasked, unfragmented WebSocket text frame (RFC 6455 5.2): the same bytes for
+    every receiver, so a message is framed once per process, not once per member."""
+    payload = text.encode("utf-8")
+    length = len(payload)
+    if length < 126:
+        header = struct.pack("!BB", 0x81, length)
+    elif length < 1 << 16:
+        header = struct.pack("!BBH", 0x81, 126, length)
+    else:
+        header = struct.pack("!BBQ", 0x81, 127, length)
+    return header + payload
+
+
+class Wire:
+    """One connection's socket, when daphne's protocol is known."""
+
+    __slots__ = ("protocol", "transport", "open_state")
+
+    def __init__(self, protocol):
+        self.protocol = protocol
+        self.transport = getattr(protocol, "transport", None)
+        self.open_state = getattr(type(protocol), "STATE_OPEN", None)
+
+    def buffered(self):
+        """Bytes written to the socket but not yet sent (Twisted's buffers), 0 if unknown."""
+        transport = self.transport
+        try:
+            return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
+        except AttributeError:
+            return 0
+
+    def write_frame(self, frame):
+        """Write a pre-built frame straight to the transport when autobahn would send it
+        as is (open, no compression, nothing queued); False means use the normal path."""
+        protocol = self.protocol
+        if (
+            protocol.state != self.open_state
+            or protocol._perMessageCompress is not None
+            or protocol.send_queue
+            or 0 < protocol.autoFragmentSize < len(frame)
+        ):
+            return False
+        protocol.trafficStats.outgoingWebSocketMessages += 1
+        self.transport.write(frame)
+        return True
