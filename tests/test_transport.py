@@ -31,7 +31,7 @@ async def test_probe__finds_daphnes_protocol_behind_a_partial():
     class Protocol:
         transport = object()
 
-        def sendMessage(self, payload, binary):  # noqa: N802 - autobahn's name
+        def sendMessage(self, payload, binary):
             pass
 
     protocol = Protocol()
@@ -43,7 +43,9 @@ async def test_probe__finds_daphnes_protocol_behind_a_partial():
     async def handle_reply(proto, message):
         pass
 
-    await TransportProbe(inner)({"type": "websocket"}, None, functools.partial(handle_reply, protocol))
+    await TransportProbe(inner)(
+        {"type": "websocket"}, None, functools.partial(handle_reply, protocol)
+    )
     assert seen["chat.protocol"] is protocol
     await TransportProbe(inner)({"type": "websocket"}, None, handle_reply)
     assert seen["chat.protocol"] is None
