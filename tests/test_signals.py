@@ -1,12 +1,17 @@
 """Sockets closed when the right to them ends: logout, deactivation, removal in the admin."""
 
+import time
+
 import pytest
 from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.test import Client as HttpClient
 
 from chat import membership, signals
+from chat.hub import CONTROL_CHANNEL
 from chat.models import Membership, Room
+from redis_core import get_manager
 from tests.wsutil import Client
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -155,10 +160,36 @@ async def test_membership_deleted_in_the_admin__socket_closed_4403(users, secret
     await bob_lobby.close()
 
 
-async def test_membership_removed_by_the_service__closed_once(users, secret):
-    bob = await socket("secret", user=users["bob"])
-    await sync_to_async(membership.remove_member)(secret, users["alice"], "bob")
-    assert await bob.recv() == {"type": "__closed__", "code": 4403}
+def control_commands(action, wait=0.3):
+    """The hub control commands published while action runs (read for a bounded time)."""
+    pubsub = get_manager().client().pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(CONTROL_CHANNEL)
+    try:
+        pubsub.get_message(timeout=1)  # the subscription's confirmation
+        action()
+        commands, deadline = [], time.monotonic() + wait
+        while time.monotonic() < deadline:
+            message = pubsub.get_message(timeout=0.05)
+            if message:
+                commands.append(message["data"].decode())
+        return commands
+    finally:
+        pubsub.close()
+
+
+def test_membership_removed_by_the_service__one_close_not_two(users, secret):
+    commands = control_commands(lambda: membership.remove_member(secret, users["alice"], "bob"))
+    assert commands == ["close bob 4403 secret"]
+
+
+def test_membership_removal_rolled_back__nothing_closed(users, secret):
+    def remove_then_fail():
+        with pytest.raises(RuntimeError), transaction.atomic():
+            Membership.objects.filter(room=secret).delete()
+            raise RuntimeError("rolled back")
+
+    assert control_commands(remove_then_fail) == []
+    assert membership.member_names(secret) == ["bob"]
 
 
 async def test_membership_of_a_public_room_deleted__nothing_closed(users):
