@@ -1,7 +1,8 @@
-"""Close sockets whose right to stay open ended: logout, deactivation, removed membership.
+"""Close sockets whose right to stay open ended: logout, deactivation, removed membership,
+a room made private or deleted.
 
-A socket keeps the user it authenticated as at connect time, so each of these events
-closes the user's sockets on every server process (chat.hub's control channel) once the
+A socket keeps the user and the access it had at connect time, so each of these events
+closes the affected sockets on every server process (chat.hub's control channel) once the
 change is committed. `connect()` wires the receivers; it is idempotent.
 """
 
@@ -12,10 +13,15 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from .membership import close_sockets_after_commit
 from .models import Membership, Room
 
-__all__ = ["connect", "CLOSE_LOGGED_OUT", "CLOSE_NOT_MEMBER"]
+__all__ = ["connect", "CLOSE_LOGGED_OUT", "CLOSE_NOT_MEMBER", "EVERYONE"]
 
 CLOSE_LOGGED_OUT = 4401  # the connection is anonymous now: the client stops, to log in
 CLOSE_NOT_MEMBER = 4403
+CLOSE_RECONNECT = 4001  # reconnect: the access check then lets members in, refuses others
+CLOSE_ROOM_GONE = 4404
+# Every socket of a room, whoever it belongs to (no user name can contain "*"). Needs the
+# hub to match it: `if user == "*" or member.username == user` in Hub._on_control.
+EVERYONE = "*"
 
 
 def on_logged_out(sender, request, user, **kwargs):
@@ -61,7 +67,9 @@ def on_membership_deleted(sender, instance, **kwargs):
         return  # chat.membership.remove_member closes them itself
     model = get_user_model()
     username = (
-        model.objects.filter(pk=instance.user_id).values_list(model.USERNAME_FIELD, flat=True).first()
+        model.objects.filter(pk=instance.user_id)
+        .values_list(model.USERNAME_FIELD, flat=True)
+        .first()
     )
     room = Room.objects.filter(pk=instance.room_id).values_list("name", "is_private").first()
     if username is None or room is None:
@@ -69,6 +77,30 @@ def on_membership_deleted(sender, instance, **kwargs):
     name, is_private = room
     if is_private:  # in a public room a membership grants nothing to take back
         close_sockets_after_commit(username, name, CLOSE_NOT_MEMBER)
+
+
+def remember_room_access(sender, instance, update_fields=None, **kwargs):
+    """Before a room is saved, note whether the save narrows who may read it: a public
+    room made private, or a private room given another owner."""
+    instance._chat_access_narrowed = False
+    if instance.pk is None or not instance.is_private:
+        return
+    if update_fields is not None and not {"is_private", "owner"} & set(update_fields):
+        return
+    was = Room.objects.filter(pk=instance.pk).values_list("is_private", "owner_id").first()
+    if was is not None and (not was[0] or was[1] != instance.owner_id):
+        instance._chat_access_narrowed = True
+
+
+def on_room_saved(sender, instance, **kwargs):
+    """Access narrowed: every socket of the room reconnects and passes the check again."""
+    if getattr(instance, "_chat_access_narrowed", False):
+        instance._chat_access_narrowed = False
+        close_sockets_after_commit(EVERYONE, instance.name, CLOSE_RECONNECT)
+
+
+def on_room_deleted(sender, instance, **kwargs):
+    close_sockets_after_commit(EVERYONE, instance.name, CLOSE_ROOM_GONE)
 
 
 def connect():
@@ -83,3 +115,6 @@ def connect():
     post_delete.connect(
         on_membership_deleted, sender=Membership, dispatch_uid="chat.signals.membership_deleted"
     )
+    pre_save.connect(remember_room_access, sender=Room, dispatch_uid="chat.signals.pre_room")
+    post_save.connect(on_room_saved, sender=Room, dispatch_uid="chat.signals.room_saved")
+    post_delete.connect(on_room_deleted, sender=Room, dispatch_uid="chat.signals.room_deleted")

@@ -3,13 +3,10 @@
 import os
 import socket
 
-import pytest
 import redis
 
-import redis_core
 from redis_core import get_manager, live
 from redis_core.options import ClientName
-from scripts.redis_server import free_port
 
 
 def entry(name, addr="127.0.0.1:5000", flags="N", **extra):
@@ -99,18 +96,8 @@ def test_check_live_clients__one_line():
     assert "\n" not in result.detail and f"/{os.getpid()}" in result.detail
 
 
-@pytest.fixture
-def unreachable_manager():
-    """The process's manager swapped for one whose Redis does not exist, then restored."""
-    url = get_manager().url
-    redis_core.reset_manager()
-    redis_core.build_manager(f"redis://127.0.0.1:{free_port()}/0")
-    yield get_manager()
-    redis_core.reset_manager()
-    redis_core.build_manager(url)
-
-
-def test_live__redis_unreachable(unreachable_manager):
+def test_live__redis_unreachable(redis_server):
+    redis_server.stop()  # the redis_server fixture starts it again afterwards
     [result] = live.live_results()
     assert not result.ok
     assert "CLIENT LIST failed" in result.detail and "REDIS_URL" in result.detail

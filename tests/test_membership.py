@@ -173,7 +173,10 @@ def test_members_page__add_and_remove(users, secret):
     page.post("/chat/secret/members/", {"action": "remove", "username": "bob"})
     assert membership.member_names(secret) == ["carol"]
     response = page.post("/chat/secret/members/", {"action": "add", "username": "mallory"})
-    assert "There is no user called “mallory”." in page.get(response.headers["Location"]).content.decode()
+    assert (
+        "There is no user called “mallory”."
+        in page.get(response.headers["Location"]).content.decode()
+    )
 
 
 def test_members_page__non_owner_post_changes_nothing(users, secret):

@@ -4,8 +4,9 @@ import asyncio
 import re
 
 import pytest
+import websockets
 
-from tests.e2e.clients import connect
+from tests.e2e.clients import WsClient, connect
 
 pytestmark = pytest.mark.e2e
 
@@ -59,3 +60,12 @@ async def test_sigterm__idle_process_exits_promptly(stack):
     a.terminate()
     assert await asyncio.to_thread(a.wait, 15) == 0
     assert "event=shutdown_done closed=0 remaining=0" in a.log_text()
+
+
+async def test_sigterm__a_socket_still_connecting_gets_4001_too(stack):
+    [a] = stack.start_daphne(1)
+    stack.redis.stop()  # the consumer accepts, then waits (up to 3 s) for Redis: in no room yet
+    ws = await websockets.connect(a.ws_url("sigterm-connecting"), **a.ws_options())
+    a.terminate()  # before its first frame
+    assert await WsClient(ws).closed(10) == 4001
+    assert await asyncio.to_thread(a.wait, 15) == 0
