@@ -3,6 +3,68 @@
 from tables import scenario_table
 from targets import target_rows
 
+METHOD = [
+    (
+        "- Each scenario runs on a fresh daphne process (the three fan-out scenarios share one), "
+        "baseline first, then ours, repetition after repetition; both apps use one private "
+        '`redis-server` (`--save "" --appendonly no`) and SQLite databases in a temporary '
+        "directory, with `CHAT_MESSAGE_RATE=0`, `DJANGO_DEBUG=0`."
+    ),
+    (
+        "- Senders log in with a session cookie; readers share one logged-in reader account "
+        "(so presence changes once, not per socket). Every client sends `Origin`."
+    ),
+    (
+        "- Fan-out latency: each message's text is `t=<send time in ns>`; the receiving socket, "
+        "in the same client process, subtracts it from its receive time."
+    ),
+    (
+        "- Lost: acked seqs a connected socket never received; duplicated: a seq received twice; "
+        "out of order: a seq lower than one already received on that socket."
+    ),
+    (
+        "- Server CPU: utime+stime of the daphne pid from `/proc/<pid>/stat`, from the first "
+        "send until the last delivery, divided by the deliveries (sockets × messages). Redis and "
+        "load-client CPU are measured the same way, to show when the client is the bottleneck."
+    ),
+    "- Delivered/s: deliveries divided by the time from the first send to the last delivery.",
+    (
+        "- Idle sockets: server RSS (`VmRSS`) after one warm-up socket, then after all sockets "
+        "are open and quiet; the difference divided by the sockets. Then one message to all."
+    ),
+    (
+        "- Startup storm: daphne is spawned and at the same moment all clients start "
+        "connecting, each retrying (100 ms ± 50 %) for up to 10 s; then one message to all."
+    ),
+    (
+        "- `check_redis_ssot`: wall time of the whole command (`python manage.py "
+        "check_redis_ssot`), interpreter start-up included, against the same Redis."
+    ),
+]
+
+
+def command_lines(scs):
+    lines = [
+        "make bench    # = .venv/bin/python bench/run.py  (--quick: smoke variant)",
+        "# each server: (ulimit -n 20000; exec daphne -b 127.0.0.1 -p PORT APP)",
+        "#   ours:     cwd ., APP = chatproject.asgi:application",
+        "#   baseline: cwd bench/baseline, APP = baseline_project.asgi:application",
+        (
+            "# env: REDIS_URL=redis://127.0.0.1:PORT/0 DATABASE_URL=sqlite:////tmp/.../X.sqlite3"
+            " DJANGO_ALLOWED_HOSTS=127.0.0.1,localhost CHAT_MESSAGE_RATE=0 DJANGO_DEBUG=0"
+            " DJANGO_SECRET_KEY=bench"
+        ),
+    ]
+    for key, sc in scs.items():
+        if "args" in sc:
+            args = " ".join(map(str, sc["args"]))
+            lines.append(
+                f".venv/bin/python bench/loadtool.py {args} --port PORT "
+                f"--server-pid PID --redis-pid PID --sessions FILE   # {key}"
+            )
+    lines.append("python manage.py check_redis_ssot   # ssot")
+    return lines
+
 
 def markdown(results, scenarios, meta):
     m = meta["machine"]

@@ -34,6 +34,7 @@ CLOSE_GOING_AWAY = 4001
 DRAIN_TIMEOUT = 5.0  # consumers to finish their disconnect (presence, groups)
 CLEANUP_TIMEOUT = 2.0  # each Redis clean-up step after that
 POLL = 0.05
+SHUTDOWN_LIMIT = DRAIN_TIMEOUT + 3 * CLEANUP_TIMEOUT + 1  # every step is bounded; so is all
 
 _state = {"installed": False, "draining": False, "task": None}
 
@@ -97,8 +98,8 @@ def _begin(reactor, previous, number):
 
 async def _shutdown_then_stop(servers, reactor, previous, number):
     try:
-        await graceful_shutdown(servers)
-    except Exception:  # whatever happens, the process must still stop
+        await asyncio.wait_for(graceful_shutdown(servers), SHUTDOWN_LIMIT)
+    except Exception:  # whatever happens (a timeout included), the process must still stop
         log.exception("event=shutdown_failed")
     finally:
         _call_previous(reactor, previous, number)
@@ -208,10 +209,12 @@ async def clean_presence(hub, entries):
     from . import presence
     from .hub import presence_frame
 
-    for room, room_entries in entries.items():
-        change = await asyncio.wait_for(presence.update(room, "rem", room_entries), CLEANUP_TIMEOUT)
+    async def one(room, room_entries):
+        change = await presence.update(room, "rem", room_entries)
         if change.changed and hub is not None:
-            await asyncio.wait_for(hub.publish_event(room, presence_frame(change)), CLEANUP_TIMEOUT)
+            await hub.publish_event(room, presence_frame(change))
+
+    await asyncio.gather(*(one(room, e) for room, e in entries.items()))
     return sum(len(e) for e in entries.values())
 
 
@@ -248,11 +251,14 @@ async def graceful_shutdown(servers=(), code=CLOSE_GOING_AWAY, timeout=DRAIN_TIM
         _record_presence(hub.members(), entries)
     cleaned = released = 0
     try:
-        cleaned = await clean_presence(hub, entries)
+        cleaned = await asyncio.wait_for(clean_presence(hub, entries), CLEANUP_TIMEOUT)
+    except (TimeoutError, RedisError, OSError) as exc:  # Redis away: entries expire in 20 s
+        log.warning("event=shutdown_presence_failed error=%s", type(exc).__name__)
+    try:
         await release_redis(hub, get_manager())
         released = 1
     except (TimeoutError, RedisError, OSError) as exc:
-        log.warning("event=shutdown_cleanup_failed error=%s", type(exc).__name__)
+        log.warning("event=shutdown_release_failed error=%s", type(exc).__name__)
     log.info(
         "event=shutdown_done closed=%s remaining=%s presence_cleaned=%s redis_released=%s "
         "duration_s=%.2f",

@@ -122,7 +122,7 @@ class ChatServer:
         self.redis.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chat_server():
     folder = tempfile.mkdtemp(prefix="chat-browser-")
     server = ChatServer(folder)
@@ -134,9 +134,11 @@ def chat_server():
         shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
+    # Package scope: Playwright's sync API runs an event loop in this thread until it is
+    # stopped, which would break every asyncio test collected after the browser ones.
+    from playwright import sync_api
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(
             f"{CHROMIUM} is missing: run `bash scripts/ensure_chromium.sh` (make chromium)."
@@ -152,7 +154,7 @@ def browser():
         playwright.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def logged_in_states():
     """user -> Playwright storage state (the session cookie): each user logs in once."""
     return {}

@@ -1,14 +1,16 @@
 """Real servers for end-to-end tests: one redis-server, one database, N daphne processes.
 
-The API, all of it:
+The API, all of it (tests/e2e/conftest.py wraps it in the `stack`, `pg_stack` and
+`db_stack` fixtures; tests/e2e/clients.py has a JSON WebSocket client):
 
-    stack = Stack(folder, database="sqlite")   # or "postgresql"; starts Redis, the database,
-    stack.start()                              # and runs `manage.py migrate` once
+    stack = Stack(folder, database="sqlite")   # or "postgresql" (a server of its own)
+    stack.start()                              # Redis, database, `migrate` once, a first copy
     stack.fresh_database()                     # a new copy of the migrated database (per test)
-    a, b = stack.start_daphne(2)               # free loopback ports, ready (/healthz answers)
+    a, b = stack.start_daphne(2, CHAT_MESSAGE_RATE="0")  # env overrides; ready on free ports
     cookies = stack.sessions(["alice", "bob"]) # users + logged-in session ids {name: sessionid}
-    async with websockets.connect(a.ws_url("lobby"), **a.ws_options(cookies["alice"])): ...
-    stack.manage("check_redis_ssot", "--json")  # a manage.py subprocess with the stack's env
+    ws = await websockets.connect(a.ws_url("lobby"), **a.ws_options(cookies["alice"]))
+    a.get_json("/readyz")                      # (status, body); a.get(path) -> (status, bytes)
+    stack.manage("check_redis_ssot", "--json", check=False)  # manage.py with the stack's env
     stack.redis_client()                       # a plain redis-py client, to inspect keys
     a.terminate(); a.wait(15)                  # SIGTERM by PID; a.log_text() reads its output
     stack.stop()                               # every process it started, by PID
