@@ -9,7 +9,6 @@ from collections import deque
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
-from channels.utils import await_many_dispatch
 from django.conf import settings
 from django.db import DatabaseError
 from redis.exceptions import RedisError
@@ -47,7 +46,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.last_presence = None
         self.cursor = 0
         self.held = []  # live messages held back until hello (or a resume) is sent
-        self.refusals = deque()
+        self.refusals = None  # times of recent rate-limit refusals, made on the first
         self.closing = False
         self.wire = None
         self.close_code = None  # the code we closed with, when we closed
@@ -64,7 +63,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.channel_name = None
         self.base_send = send
         try:
-            await await_many_dispatch([receive], self.dispatch)
+            # One source of events, so no await_many_dispatch: it keeps a task per source
+            # alive for the whole connection, memory that every idle socket pays.
+            while True:
+                await self.dispatch(await receive())
         except StopConsumer:
             pass
 
@@ -263,6 +265,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def refuse(self, wait, window):
         now = time.monotonic()
+        if self.refusals is None:
+            self.refusals = deque()
         self.refusals.append(now)
         while self.refusals and self.refusals[0] < now - window:
             self.refusals.popleft()

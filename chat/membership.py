@@ -48,11 +48,14 @@ def create_private_room(owner, name):
         raise MembershipError("Log in to create a private room.")
     if not protocol.valid_room(name):
         raise MembershipError(f"“{name}” is not a valid room name.")
+    taken = MembershipError(f"The name #{name} is taken; choose another.")
+    if Room.objects.filter(name=name).exists():
+        raise taken
     try:
         with transaction.atomic():
             return Room.objects.create(name=name, is_private=True, owner=owner)
-    except IntegrityError:
-        raise MembershipError(f"The name #{name} is taken; choose another.") from None
+    except IntegrityError:  # taken meanwhile, by another request or a first connection
+        raise taken from None
 
 
 def member_names(room):

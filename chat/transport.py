@@ -26,7 +26,10 @@ class TransportProbe:
             candidate = send.args[0]
             if hasattr(candidate, "transport") and hasattr(candidate, "sendMessage"):
                 protocol = candidate
-        return await self.inner(dict(scope, **{SCOPE_KEY: protocol}), receive, send)
+        # The scope is this connection's own (daphne builds one per connection): adding a
+        # key rather than copying it saves a dict that would live as long as the socket.
+        scope[SCOPE_KEY] = protocol
+        return await self.inner(scope, receive, send)
 
 
 def encode_frame(text):
@@ -61,7 +64,9 @@ class Wire:
         self.transport = getattr(protocol, "transport", None)
         self.open_state = getattr(type(protocol), "STATE_OPEN", None)
         # Plain TCP only (a TLS transport has no raw socket to write to).
-        self.socket = getattr(self.transport, "socket", None) if _plain_tcp(self.transport) else None
+        self.socket = (
+            getattr(self.transport, "socket", None) if _plain_tcp(self.transport) else None
+        )
 
     def buffered(self):
         """Bytes written to the socket but not yet sent (Twisted's buffers), 0 if unknown."""

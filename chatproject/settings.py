@@ -50,7 +50,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 CHAT_MESSAGE_RATE = message_rate(os.environ.get("CHAT_MESSAGE_RATE", "30/10"))
 
 INSTALLED_APPS = [
-    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

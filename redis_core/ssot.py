@@ -30,6 +30,7 @@ class CheckResult:
 
 
 def check_single_manager():
+    gc.collect()  # count live managers only, not garbage awaiting collection
     managers = [obj for obj in gc.get_objects() if isinstance(obj, RedisManager)]
     current = get_manager()
     if managers == [current]:

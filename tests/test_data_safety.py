@@ -2,6 +2,8 @@
 
 import json
 
+import gc
+
 import pytest
 from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
@@ -16,6 +18,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 SECRET = "TOPSECRET-7f3a"
 XSS = "<script>alert('x')</script> & <img src=x onerror=\"alert(1)\"> </textarea>"
 
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _collect_garbage():
+    """Free the test client's responses when the module ends: their lazy attributes
+    (resolver_match, request.user) must not outlive this module's URLs and database."""
+    yield
+    gc.collect()
 
 @pytest.fixture
 def world(make_user):

@@ -139,6 +139,7 @@ def browser():
     # Package scope: Playwright's sync API runs an event loop in this thread until it is
     # stopped, which would break every asyncio test collected after the browser ones.
     from playwright import sync_api
+
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(
             f"{CHROMIUM} is missing: run `bash scripts/ensure_chromium.sh` (make chromium)."
