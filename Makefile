@@ -15,6 +15,7 @@ run: $(STAMP)
 	$(PY) scripts/run_dev.py
 
 test: $(STAMP) chromium
+	@bash scripts/ensure_postgresql.sh
 	$(PY) -m pytest
 
 chromium:

@@ -131,15 +131,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code):
         metrics.connections_open.dec()
         metrics.connections_closed.labels(code=str(self.close_code or code)).inc()
+        room_name = self.room.name if self.room is not None else "-"
+        log.info(
+            "event=ws_close room=%s user_id=%s code=%s duration_s=%.1f",
+            room_name, self.user.pk or "-", self.close_code or code,
+            time.monotonic() - self.opened_at,
+        )  # fmt: skip
         if self.room is None:
             return
         room, self.room = self.room, None
         if self.hub is not None:
             self.hub.leave(self, room.name)
-        log.info(
-            "event=ws_close room=%s user_id=%s code=%s duration_s=%.1f",
-            room.name, self.user.pk or "-", code, time.monotonic() - self.opened_at,
-        )  # fmt: skip
         try:
             change = await presence.update(room.name, "rem", [self.presence_entry])
             if change.changed:
@@ -165,7 +167,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.cursor = seq
         wire = self.wire
         if wire is None or frame is None or not wire.write_frame(frame):
-            await self.send(text_data=text)
+            await self._send_live(text)
         if wire is not None and wire.buffered() > MAX_OUTGOING_BYTES:
             log.warning("event=slow_reader_closed room=%s buffered=%s", self.room, wire.buffered())
             await self.close_with(CLOSE_NOT_READY)
@@ -177,7 +179,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
             if text == self.last_presence:
                 return  # this socket already shows exactly this presence
             self.last_presence = text
-        await self.send(text_data=text)
+        await self._send_live(text)
+
+    async def _send_live(self, text):
+        """Send a hub delivery; a socket the client is closing is not an error."""
+        try:
+            await self.send(text_data=text)
+        except Exception as exc:  # autobahn's Disconnected, daphne's closed protocol
+            self.closing = True
+            log.info("event=send_on_closing_socket room=%s error=%r", self.room, exc)
 
     async def _release_held(self):
         held, self.held = self.held, None

@@ -53,6 +53,7 @@ class Hub:
     """The fan-out of one event loop (a daphne process has one)."""
 
     GAP_WAIT = 0.05
+    REPAIR_READS = 5
     JOIN_TIMEOUT = 5.0
     PRESENCE_COALESCE = 0.2
 
@@ -271,24 +272,30 @@ class Hub:
     async def _repair(self, feed, wait):
         """Fill the gap before the earliest pending message (or catch up) from the database."""
         await asyncio.sleep(wait)
-        if self.rooms.get(feed.name) is not feed or feed.cursor is None:
-            return
-        if feed.pending and min(feed.pending) == feed.cursor + 1:
-            await self._drain(feed)
-            return
-        upto = max(feed.pending) if feed.pending else None
-        if upto is None:
-            upto = await database_sync_to_async(services.latest_seq)(feed.room_id)
-        upto = min(upto, feed.cursor + MAX_CATCH_UP)
-        rows = await database_sync_to_async(services.encoded_range)(feed.room_id, feed.cursor, upto)
-        for seq, text in rows:
-            if seq > feed.cursor and seq not in feed.pending:
-                feed.pending[seq] = text
-                self.stats["recovered"] += 1
-                metrics.fanout_recovered.inc()
-        if feed.pending and feed.cursor + 1 not in feed.pending:
-            # Not in the database either (cannot happen while seq is assigned under lock):
-            # skip ahead rather than stall the room; clients see the jump and resume.
+        for attempt in range(self.REPAIR_READS):
+            if self.rooms.get(feed.name) is not feed or feed.cursor is None:
+                return
+            if feed.pending and min(feed.pending) == feed.cursor + 1:
+                break
+            upto = max(feed.pending) if feed.pending else None
+            if upto is None:
+                upto = await database_sync_to_async(services.latest_seq)(feed.room_id)
+            upto = min(upto, feed.cursor + MAX_CATCH_UP)
+            rows = await database_sync_to_async(services.encoded_range)(
+                feed.room_id, feed.cursor, upto
+            )
+            for seq, text in rows:
+                if seq > feed.cursor and seq not in feed.pending:
+                    feed.pending[seq] = text
+                    self.stats["recovered"] += 1
+                    metrics.fanout_recovered.inc()
+            if not feed.pending or feed.cursor + 1 in feed.pending:
+                break
+            # Messages arrived beyond what was read while it was being read: read again.
+            await asyncio.sleep(self.GAP_WAIT * attempt)
+        else:
+            # Not in the database after REPAIR_READS reads (cannot happen while seq is
+            # assigned under lock): skip ahead rather than stall the room; clients resume.
             skipped = min(feed.pending) - 1 - feed.cursor
             self.stats["skipped"] += skipped
             log.error(

@@ -129,7 +129,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "kv": {"format": "ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"}
+        "kv": {
+            "format": "ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
+            "datefmt": "%Y-%m-%dT%H:%M:%S%z",  # no space: every field is key=value
+        }
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "kv"}},
     "loggers": {

@@ -28,8 +28,8 @@ def get_manager():
     """The process's RedisManager."""
     if _manager is None:
         raise ManagerNotReady(
-            "The Redis manager does not exist yet: add 'redis_core' to INSTALLED_APPS "
-            "and call django.setup() before using Redis."
+            "The Redis manager does not exist: add 'redis_core' to INSTALLED_APPS, call "
+            "django.setup() first, and check REDIS_URL (`manage.py check` says what is wrong)."
         )
     return _manager
 

@@ -11,4 +11,9 @@ class RedisCoreConfig(AppConfig):
 
         from . import build_manager, checks  # noqa: F401 - checks registers itself
 
-        build_manager(settings.REDIS_URL)
+        try:
+            build_manager(settings.REDIS_URL)
+        except ValueError:
+            # Reported by the system check redis_core.E001 (and by get_manager()), so that
+            # `manage.py check` can say what is wrong instead of a traceback at start-up.
+            pass

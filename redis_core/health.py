@@ -1,6 +1,7 @@
 """Readiness of Redis for one event loop: a probe of its own, and events on change."""
 
 import asyncio
+import json
 import logging
 import time
 
@@ -131,7 +132,7 @@ class RedisHealth:
             self.ready = False
             self.changed_at = time.monotonic()
             self._ready_event.clear()
-            log.warning("event=redis_lost reason=%r", reason)
+            log.warning("event=redis_lost reason=%s", json.dumps(reason))
             self._emit(LOST)
 
     def _emit(self, event):

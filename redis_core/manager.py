@@ -23,10 +23,13 @@ class RedisManager:
     """
 
     _serial = itertools.count(1)
+    # Every manager alive in the process, for check_redis_ssot's single_manager check.
+    instances = weakref.WeakSet()
 
     def __init__(self, url):
         self.url = options.validate_url(url)
         self.serial = next(self._serial)
+        RedisManager.instances.add(self)
         self._lock = threading.Lock()
         self._sync_client = None
         # Pools belong to the loop they were made on; keyed weakly so a dead loop

@@ -31,7 +31,7 @@ class CheckResult:
 
 def check_single_manager():
     gc.collect()  # count live managers only, not garbage awaiting collection
-    managers = [obj for obj in gc.get_objects() if isinstance(obj, RedisManager)]
+    managers = list(RedisManager.instances)
     current = get_manager()
     if managers == [current]:
         return CheckResult("single_manager", True, f"one manager in the process: {current!r}")

@@ -1,8 +1,7 @@
 """No path shows a private room's messages to a non-member; message text stays text."""
 
-import json
-
 import gc
+import json
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -19,13 +18,13 @@ SECRET = "TOPSECRET-7f3a"
 XSS = "<script>alert('x')</script> & <img src=x onerror=\"alert(1)\"> </textarea>"
 
 
-
 @pytest.fixture(autouse=True, scope="module")
 def _collect_garbage():
     """Free the test client's responses when the module ends: their lazy attributes
     (resolver_match, request.user) must not outlive this module's URLs and database."""
     yield
     gc.collect()
+
 
 @pytest.fixture
 def world(make_user):

@@ -19,13 +19,13 @@ urlpatterns = [
 pytestmark = [pytest.mark.urls(__name__), pytest.mark.django_db(transaction=True)]
 
 
-
 @pytest.fixture(autouse=True, scope="module")
 def _collect_garbage():
     """Free the test client's responses when the module ends: their lazy attributes
     (resolver_match, request.user) must not outlive this module's URLs and database."""
     yield
     gc.collect()
+
 
 @pytest.fixture
 def users(make_user):

@@ -80,11 +80,6 @@ async def test_redis_lost_and_restored_lines(stack):
     assert restored is not None and restored["run_id"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="chatproject/settings.py LOGGING writes ts=%(asctime)s, which holds a space "
-    "('2026-11-26 13:00:00,123'): set datefmt to an ISO 8601 form without spaces",
-)
 async def test_every_chat_line_is_logfmt_from_start_to_end(stack):
     [a] = stack.start_daphne(1)
     client = await connect(a, "logs-all")

@@ -17,9 +17,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         extra = []
         if options["live"]:
-            from redis_core.live import check_live_clients
+            from redis_core.live import live_checks
 
-            extra.append(check_live_clients)
+            extra.extend(live_checks())  # one line per server process, then any failure
         results = run_checks(extra)
         ok = all(result.ok for result in results)
         if options["json"]:
