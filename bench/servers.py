@@ -117,6 +117,8 @@ class App:
                 "DATABASE_URL": f"sqlite:///{self.workdir}/{name}.sqlite3",
                 "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
                 "CHAT_MESSAGE_RATE": "0",
+                "CHAT_CONNECT_RATE_IP": "0",
+                "CHAT_CONNECT_RATE_USER": "0",
                 "DJANGO_DEBUG": "0",
                 "DJANGO_SECRET_KEY": "bench",
                 "PYTHONPATH": str(self.cwd),

@@ -10,6 +10,7 @@ from redis.exceptions import RedisError
 from redis_core import get_manager
 
 from .hub import CHANNEL_PREFIX
+from .loginlimit import LimitedAdminAuthenticationForm
 from .models import Membership, Message, Room
 
 log = logging.getLogger("chat.admin")
@@ -119,3 +120,7 @@ class MessageAdmin(admin.ModelAdmin):
         if newly_hidden:
             room_name, seq = obj.room.name, obj.seq
             transaction.on_commit(lambda: publish_hidden(room_name, [seq]))
+
+
+# The admin's log-in page counts attempts like /accounts/login/ does.
+admin.site.login_form = LimitedAdminAuthenticationForm

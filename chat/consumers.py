@@ -10,12 +10,13 @@ from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import DatabaseError
 from redis.exceptions import RedisError
 
 from redis_core import get_manager
 
-from . import metrics, presence, protocol, ratelimit, services
+from . import connlimit, metrics, presence, protocol, ratelimit, services
 from .hub import get_hub, presence_frame
 from .transport import SCOPE_KEY, Wire
 
@@ -88,6 +89,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if not await get_manager().wait_ready(READY_TIMEOUT):
             return await self.close_with(CLOSE_NOT_READY)
         try:
+            allowed, _ = await connlimit.allow_connection(
+                self.user.pk, connlimit.client_ip(self.scope)
+            )
+            if not allowed:  # too many new connections from this address or user
+                return await self.close_with(CLOSE_NOT_READY)
             await self._enter(name)
         except (TimeoutError, RedisError, OSError) as exc:
             get_manager().health().report_failure(exc)
@@ -223,6 +229,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         except (RedisError, OSError) as exc:
             get_manager().health().report_failure(exc)
             await self.close_with(CLOSE_REDIS_LOST)
+        except ObjectDoesNotExist:  # the room was deleted meanwhile
+            await self.close_with(CLOSE_BAD_ROOM)
         except DatabaseError as exc:
             log.warning("event=frame_db_error error=%r", exc)
             await self.close_with(CLOSE_NOT_READY)

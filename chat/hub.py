@@ -220,7 +220,7 @@ class Hub:
         feeds = [self.rooms[room]] if room in self.rooms else [] if room else self.rooms.values()
         for feed in list(feeds):
             for member in list(feed.members):
-                if member.username == user:
+                if user == "*" or member.username == user:
                     member.kick(code)
 
     async def _on_event(self, feed, text, exclude_user, exclude_connection):

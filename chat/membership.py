@@ -17,7 +17,7 @@ from .models import Membership, Room
 
 __all__ = [
     "MembershipError", "NotOwner", "is_owner", "require_owner", "create_private_room",
-    "member_names", "add_member", "remove_member", "close_sockets_after_commit",
+    "member_names", "add_member", "remove_member", "close_sockets_after_commit", "close_sockets",
 ]  # fmt: skip
 
 log = logging.getLogger("chat.membership")

@@ -21,6 +21,8 @@ HISTORY_DEFAULT = 50
 HISTORY_MAX = 100
 RESUME_MAX = 500
 MAX_SEQ = 2**63 - 1
+# Valid JSON escapes that no database stores as text (and PostgreSQL refuses NUL).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 class ProtocolError(Exception):
@@ -101,6 +103,10 @@ def _parse_post(frame):
     text = frame.get("text")
     if not isinstance(text, str):
         raise ProtocolError("bad_field", "'text' is required and must be a string.")
+    if _UNSTORABLE.search(text):
+        raise ProtocolError(
+            "bad_field", "'text' must not contain NUL characters or unpaired surrogates."
+        )
     client_id = frame.get("client_id")
     if client_id is not None and (
         not isinstance(client_id, str) or not CLIENT_ID_RE.fullmatch(client_id)

@@ -2,9 +2,9 @@ import re
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
-from . import health_views, views
+from . import health_views, loginlimit, views
 
 csp = views.content_security_policy
 
@@ -13,12 +13,13 @@ urlpatterns = [
     path("chat/<str:room>/", views.room, name="room"),
     path("api/rooms", views.rooms_api, name="rooms-api"),
     path("api/rooms/<str:room>/messages", views.room_messages, name="room-messages"),
-    path("accounts/login/", csp(auth_views.LoginView.as_view()), name="login"),
+    path("accounts/login/", csp(loginlimit.LimitedLoginView.as_view()), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/signup/", views.signup, name="signup"),
     path("healthz", health_views.healthz, name="healthz"),
     path("readyz", health_views.readyz, name="readyz"),
     path("metrics", health_views.metrics_view, name="metrics"),
+    path("", include("chat.membership_urls")),
 ]
 
 # daphne serves no files: the client's scripts and styles come through Django.

@@ -27,13 +27,13 @@ def host_list(value):
     return hosts
 
 
-def message_rate(value):
+def message_rate(value, name="CHAT_MESSAGE_RATE"):
     """'N/S' -> (N, S seconds); '0' -> None (no limit)."""
     if value.strip() == "0":
         return None
     match = RATE.match(value)
     if not match or int(match.group(1)) < 1 or float(match.group(2)) <= 0:
         raise ImproperlyConfigured(
-            f"CHAT_MESSAGE_RATE={value!r}: use N/S (N messages per S seconds, e.g. 30/10) or 0."
+            f"{name}={value!r}: use N/S (N per S seconds, e.g. 30/10) or 0 (no limit)."
         )
     return int(match.group(1)), float(match.group(2))

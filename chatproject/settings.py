@@ -48,6 +48,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 
 CHAT_MESSAGE_RATE = message_rate(os.environ.get("CHAT_MESSAGE_RATE", "30/10"))
+# New WebSocket connections per client address and per user, and log-in attempts.
+CHAT_CONNECT_RATE_IP = message_rate(
+    os.environ.get("CHAT_CONNECT_RATE_IP", "240/60"), "CHAT_CONNECT_RATE_IP"
+)
+CHAT_CONNECT_RATE_USER = message_rate(
+    os.environ.get("CHAT_CONNECT_RATE_USER", "120/60"), "CHAT_CONNECT_RATE_USER"
+)
+CHAT_LOGIN_RATE_USER = message_rate(
+    os.environ.get("CHAT_LOGIN_RATE_USER", "10/600"), "CHAT_LOGIN_RATE_USER"
+)
+CHAT_LOGIN_RATE_IP = message_rate(
+    os.environ.get("CHAT_LOGIN_RATE_IP", "50/300"), "CHAT_LOGIN_RATE_IP"
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -121,9 +134,17 @@ CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+HTTPS = flag(os.environ, "DJANGO_HTTPS", False)  # TLS at daphne or at the proxy
+CSRF_COOKIE_HTTPONLY = True  # no script reads csrftoken
 if not DEBUG:
-    SESSION_COOKIE_SECURE = flag(os.environ, "DJANGO_SECURE_COOKIES", False)
+    # Secure cookies are opt-in: the contract runs DJANGO_DEBUG=0 over plain HTTP too.
+    SESSION_COOKIE_SECURE = HTTPS or flag(os.environ, "DJANGO_SECURE_COOKIES", False)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    if HTTPS:
+        SECURE_SSL_REDIRECT = True
+        SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+        SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000"))
 
 LOGGING = {
     "version": 1,

@@ -5,7 +5,7 @@ import asyncio
 import pytest
 from asgiref.sync import sync_to_async
 
-from chat import connlimit, consumers
+from chat import connlimit
 from redis_core import get_manager
 from tests.wsutil import Client
 
@@ -130,9 +130,6 @@ def test_rates__defaults_when_not_configured(settings):
 # in the consumer (once consumers.py calls chat.connlimit) ------------------------------
 
 
-@pytest.mark.skipif(
-    not hasattr(consumers, "connlimit"), reason="consumers.py does not call chat.connlimit yet"
-)
 @pytest.mark.django_db(transaction=True)
 async def test_consumer__over_the_limit_accepted_then_closed_4013(settings, make_user):
     settings.CHAT_CONNECT_RATE_USER = (2, 60)

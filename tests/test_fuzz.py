@@ -286,11 +286,6 @@ async def test_hostile_frame__error_answered_connection_kept(live, frame):
 
 
 @LIVE
-@pytest.mark.xfail(
-    strict=True,
-    reason="protocol._parse_post accepts text with a lone surrogate; storing it raises "
-    "UnicodeEncodeError in the consumer (1011 under daphne). Fix: refuse it as bad_field.",
-)
 async def test_lone_surrogate_text__refused_not_1011(live):
     frame = '{"type":"message","text":"a\\ud800b"}'
     answers, _ = await live["user"].exchange([frame], timeout=1)

@@ -206,11 +206,6 @@ async def test_membership_of_a_public_room_deleted__nothing_closed(users):
 
 # rooms made private or deleted ------------------------------------------------------
 
-NEEDS_HUB_WILDCARD = pytest.mark.xfail(
-    strict=True,
-    reason="chat.hub._on_control does not match the user '*' (every socket of a room) yet",
-)
-
 
 def make_private(name, owner):
     room = Room.objects.get(name=name)
@@ -239,7 +234,6 @@ def test_room_deleted__every_socket_of_it_told_room_gone(users):
     assert commands == ["close * 4404 club"]
 
 
-@NEEDS_HUB_WILDCARD
 async def test_room_made_private__outsiders_closed_members_get_back_in(users, make_user):
     def club():
         room = Room.objects.create(name="club")
@@ -261,7 +255,6 @@ async def test_room_made_private__outsiders_closed_members_get_back_in(users, ma
     await bob_again.close()
 
 
-@NEEDS_HUB_WILDCARD
 async def test_room_deleted__sockets_closed_4404(users):
     bob = await socket("club", user=users["bob"])
     await sync_to_async(Room.objects.filter(name="club").delete)()
