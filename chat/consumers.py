@@ -112,6 +112,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.username = self.user.get_username()
         self.hub = get_hub()
         await self.hub.join(self, room.name, room.pk)
+        if room.is_private:
+            # A membership removed between the check above and the join would have sent its
+            # close before this socket could hear it: check again now that it can.
+            code = await database_sync_to_async(services.access_code_now)(room.pk, self.user)
+            if code is not None:
+                return await self.close_with(code)
         self.presence_entry = presence.member(self.connection_id, self.username)
         change = await presence.update(room.name, "add", [self.presence_entry])
         since = protocol.parse_since(self.scope.get("query_string", b""))
@@ -148,6 +154,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         room, self.room = self.room, None
         if self.hub is not None:
             self.hub.leave(self, room.name)
+        if self.presence_entry is None:
+            return
         try:
             change = await presence.update(room.name, "rem", [self.presence_entry])
             if change.changed:

@@ -52,6 +52,12 @@ def access_code(room, user):
     return CLOSE_NOT_MEMBER
 
 
+def access_code_now(room_id, user):
+    """access_code() on the room as stored now; 4404 when it was deleted meanwhile."""
+    room = Room.objects.filter(pk=room_id).first()
+    return 4404 if room is None else access_code(room, user)
+
+
 def frame_of(message, room_name, username):
     return protocol.message_object(
         room_name, message.seq, username, message.text, message.created, message.client_id
