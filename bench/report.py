@@ -29,6 +29,10 @@ METHOD = [
     ),
     "- Delivered/s: deliveries divided by the time from the first send to the last delivery.",
     (
+        "- Where the server's time goes, before and after the delivery path was changed "
+        "(py-spy): [profiling.md](profiling.md)."
+    ),
+    (
         "- Idle sockets: server RSS (`VmRSS`) after one warm-up socket, then after all sockets "
         "are open and quiet; the difference divided by the sockets. Then one message to all."
     ),
