@@ -123,8 +123,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         since = protocol.parse_since(self.scope.get("query_string", b""))
         page = await database_sync_to_async(self._hello_page)(room, since)
         self.cursor = page.latest
+        history, trimmed = protocol.fit(page.messages, "oldest" if since is not None else "newest")
         hello = protocol.hello(
-            room.name, self.username or None, page.latest, page.messages, page.complete
+            room.name, self.username or None, page.latest, history, page.complete and not trimmed
         )
         await self.send_json(hello)
         self.last_presence = presence_frame(change)
@@ -250,8 +251,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             page = await database_sync_to_async(services.messages_before)(
                 self.room, command.before, command.limit
             )
+            messages, trimmed = protocol.fit(page.messages, "newest")
             await self.send_json(
-                {"type": "history", "messages": page.messages, "complete": page.complete}
+                {"type": "history", "messages": messages, "complete": page.complete and not trimmed}
             )
         elif isinstance(command, protocol.Resume):
             await self.resume(command.since)

@@ -181,6 +181,29 @@ def message_object(room, seq, user, text, created, client_id):
     }
 
 
+# daphne (autobahn) refuses to send a message over 1 MiB (websocket_max_message_size) and
+# raises, which would close the socket with 1011. Frames that carry many messages stay
+# under this budget; what does not fit is left for the client to page or resume.
+FRAME_BUDGET = 1_000_000
+
+
+def fit(messages, keep):
+    """(messages that fit FRAME_BUDGET, whether some were left out). keep="oldest" keeps the
+    start of the list (a resume continues after it), "newest" its end (history pages on)."""
+    sizes = [len(encode(m).encode("utf-8", "surrogatepass")) + 1 for m in messages]
+    if sum(sizes) <= FRAME_BUDGET:
+        return messages, False
+    order = range(len(messages)) if keep == "oldest" else range(len(messages) - 1, -1, -1)
+    total, count = 0, 0
+    for index in order:
+        total += sizes[index]
+        if total > FRAME_BUDGET:
+            break
+        count += 1
+    kept = messages[:count] if keep == "oldest" else messages[len(messages) - count :]
+    return kept, True
+
+
 def error(code, detail, **extra):
     return {"type": "error", "code": code, "detail": detail, **extra}
 

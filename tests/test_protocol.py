@@ -116,3 +116,26 @@ def test_presence__sorted_unique_users():
     assert protocol.presence(["bob", "alice", "bob"], 3) == {
         "type": "presence", "users": ["alice", "bob"], "anonymous": 3,
     }  # fmt: skip
+
+
+def _messages(count, size):
+    moment = datetime(2026, 11, 26, 13, 0, tzinfo=UTC)
+    return [
+        protocol.message_object("r", i + 1, "u", "é" * size, moment, None) for i in range(count)
+    ]
+
+
+def test_fit__small_pages_are_whole():
+    messages = _messages(50, 100)
+    assert protocol.fit(messages, "newest") == (messages, False)
+
+
+def test_fit__a_page_over_the_frame_budget_keeps_the_right_end():
+    messages = _messages(500, 4000)  # ~4 MB of JSON: over daphne's 1 MiB send limit
+    newest, trimmed = protocol.fit(messages, "newest")
+    assert trimmed and newest[-1]["seq"] == 500 and newest == messages[-len(newest) :]
+    oldest, trimmed = protocol.fit(messages, "oldest")
+    assert trimmed and oldest[0]["seq"] == 1 and oldest == messages[: len(oldest)]
+    for kept in (newest, oldest):
+        frame = protocol.encode(protocol.hello("r", None, 500, kept, False))
+        assert len(frame.encode()) < 1024 * 1024

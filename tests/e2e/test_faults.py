@@ -301,3 +301,26 @@ async def test_slow_reader__closed_with_4013_others_unaffected_and_it_can_resume
     assert back.hello["seq"] == count and len(back.hello["history"]) == 100
     for client in (sender, healthy, back):
         await client.close()
+
+
+async def test_long_history__hello_and_history_stay_under_daphnes_send_limit_no_1011(stack):
+    server = stack.start_daphne(1, **NO_LIMIT)[0]
+    cookies = stack.sessions(["writer"])
+    writer = await connect(server, "long", cookies["writer"])
+    draining = asyncio.ensure_future(read_until(writer, Tally(), 300, 60))
+    for i in range(300):  # 300 messages of 8 KB in UTF-8: 2.4 MB of history
+        await writer.send({"type": "message", "text": "é" * 4000, "client_id": f"l{i}"})
+    assert await draining is None
+    reader = await connect(server, "long", query="since=0")
+    hello = reader.hello
+    assert hello["type"] == "hello" and hello["complete"] is False
+    seqs = [m["seq"] for m in hello["history"]]
+    assert seqs == list(range(1, len(seqs) + 1)) and 50 < len(seqs) < 300
+    await reader.send({"type": "resume", "since": seqs[-1]})  # the client goes on from there
+    frame = await reader.recv_type("resumed", 10)
+    assert frame == {"type": "resumed", "seq": 300, "complete": True}
+    await reader.send({"type": "history", "limit": 100})
+    page = await reader.recv_type("history", 10)
+    assert page["complete"] is False and page["messages"][-1]["seq"] == 300
+    for client in (writer, reader):
+        await client.close()
