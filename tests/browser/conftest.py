@@ -1,23 +1,16 @@
-"""A real chat for the browser tests: its own redis-server, SQLite file and daphne process.
-
-Not the session's Redis: the outage test stops and starts this one. Everything started
-here is stopped by its PID at the end, and every wait is bounded.
+"""A real chat for the browser tests: its own redis-server, SQLite file and daphne process
+(tests/e2e/servers.py's Stack). Not the session's Redis: the outage test stops and starts
+this one. Everything started here is stopped by its PID at the end; every wait is bounded.
 """
 
 import os
-import shutil
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from scripts.redis_server import RedisServer, free_port
 from tests.browser.helpers import PASSWORD, log_in
+from tests.e2e.servers import Stack
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -44,94 +37,17 @@ Membership.objects.create(room=team, user=users["alice"])
 """
 
 
-class ChatServer:
-    """daphne on a free port with its own Redis and database, in folder."""
-
-    def __init__(self, folder):
-        self.folder = Path(folder)
-        self.redis = RedisServer(self.folder / "redis", port=free_port())
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = self.folder / "daphne.log"
-        self.process = None
-        self.env = {
-            **os.environ,
-            "REDIS_URL": self.redis.url,
-            "DATABASE_URL": f"sqlite:///{self.folder / 'db.sqlite3'}",
-            "CHAT_VAR_DIR": str(self.folder),
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "DJANGO_DEBUG": "0",
-            "DJANGO_SECRET_KEY": "test",
-            "DJANGO_SETTINGS_MODULE": "chatproject.settings",
-            "PYTHONUNBUFFERED": "1",
-        }
-
-    def manage(self, *args, timeout=60):
-        return subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT, env=self.env, timeout=timeout, check=True,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
-
-    def shell(self, code, **names):
-        """Run code in `manage.py shell` with names bound (as repr'd constants)."""
-        prelude = "".join(f"{key} = {value!r}\n" for key, value in names.items())
-        return self.manage("shell", "-c", prelude + code).stdout
-
-    def start(self):
-        self.redis.start()
-        self.manage("migrate", "--noinput")
-        self.shell(SEED, PASSWORD=PASSWORD, USERS=USERS)
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
-                 "chatproject.asgi:application"],
-                cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-            )  # fmt: skip
-        self.wait_healthy(30)
-        return self
-
-    def wait_healthy(self, timeout):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"daphne exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(self.url + "/readyz", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"daphne was not ready within {timeout} s:\n{self.log()}")
-
-    def log(self, tail=4000):
-        try:
-            return self.log_path.read_text(errors="replace")[-tail:]
-        except OSError:
-            return ""
-
-    def stop(self):
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()  # daphne closes its sockets with 4001, then exits
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        self.redis.stop()
-
-
 @pytest.fixture(scope="package")
-def chat_server():
-    folder = tempfile.mkdtemp(prefix="chat-browser-")
-    server = ChatServer(folder)
+def chat_server(tmp_path_factory):
+    """daphne with its own Redis and SQLite database (tests/e2e/servers.py), seeded."""
+    stack = Stack(tmp_path_factory.mktemp("browser"))
     try:
-        server.start()
-        yield server
+        stack.start()
+        stack.manage("shell", "-c", f"PASSWORD = {PASSWORD!r}\nUSERS = {USERS!r}\n{SEED}")
+        daphne = stack.start_daphne(1)[0]
+        yield SimpleNamespace(url=daphne.url, redis=stack.redis, daphne=daphne)
     finally:
-        server.stop()
-        shutil.rmtree(folder, ignore_errors=True)
+        stack.stop()
 
 
 @pytest.fixture(scope="package")
