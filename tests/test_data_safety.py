@@ -1,6 +1,5 @@
 """No path shows a private room's messages to a non-member; message text stays text."""
 
-import gc
 import json
 
 import pytest
@@ -16,14 +15,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 SECRET = "TOPSECRET-7f3a"
 XSS = "<script>alert('x')</script> & <img src=x onerror=\"alert(1)\"> </textarea>"
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _collect_garbage():
-    """Free the test client's responses when the module ends: their lazy attributes
-    (resolver_match, request.user) must not outlive this module's URLs and database."""
-    yield
-    gc.collect()
 
 
 @pytest.fixture

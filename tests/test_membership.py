@@ -1,30 +1,16 @@
 """Private rooms and members: owner-only changes, the pages, and live removal."""
 
-import gc
 
 import pytest
 from asgiref.sync import sync_to_async
 from django.test import Client as HttpClient
-from django.urls import include, path
 
 from chat import membership
 from chat.models import Membership, Room
 from tests.wsutil import Client
 
 # The membership pages as chat/urls.py includes them, in front of the project's URLs.
-urlpatterns = [
-    path("", include("chat.membership_urls")),
-    path("", include("chatproject.urls")),
-]
-pytestmark = [pytest.mark.urls(__name__), pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _collect_garbage():
-    """Free the test client's responses when the module ends: their lazy attributes
-    (resolver_match, request.user) must not outlive this module's URLs and database."""
-    yield
-    gc.collect()
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
