@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 from redis_core import get_manager
 
 from . import connlimit, metrics, presence, protocol, ratelimit, services
-from .hub import get_hub, presence_frame
+from .hub import get_hub, presence_frame, session_target
 from .transport import SCOPE_KEY, Wire
 
 log = logging.getLogger("chat.consumers")
@@ -42,6 +42,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.room = None
         self.hub = None
         self.username = ""
+        self.session_target = None  # names this socket's browser session in control messages
         self.connection_id = uuid.uuid4().hex[:16]
         self.presence_entry = None
         self.last_presence = None
@@ -110,6 +111,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.room = room
         if self.user.is_authenticated:
             self.username = self.user.get_username()
+            session_key = getattr(self.scope.get("session"), "session_key", None)
+            if session_key:
+                self.session_target = session_target(session_key)
         self.hub = get_hub()
         await self.hub.join(self, room.name, room.pk)
         if room.is_private:

@@ -8,6 +8,7 @@ read from the database (the durable record), so nothing acked is skipped or reor
 """
 
 import asyncio
+import hashlib
 import logging
 import weakref
 from collections import Counter
@@ -26,8 +27,9 @@ __all__ = ["Hub", "get_hub"]
 log = logging.getLogger("chat.hub")
 
 CHANNEL_PREFIX = "chat:room:"
-# One process-wide channel for control: "close <user> <code> [<room>]" closes that user's
-# sockets (in one room, or everywhere), e.g. when a membership is removed or at logout.
+# One process-wide channel for control: "close <target> <code> [<room>]" closes sockets (in
+# one room, or everywhere): target is a user name, "session:<digest>" (one browser session,
+# at logout) or "*" (every socket of the room).
 CONTROL_CHANNEL = "chat:control"
 # Catching up further than this after a restart is left to the clients' own resume.
 MAX_CATCH_UP = 1000
@@ -220,7 +222,7 @@ class Hub:
         feeds = [self.rooms[room]] if room in self.rooms else [] if room else self.rooms.values()
         for feed in list(feeds):
             for member in list(feed.members):
-                if user == "*" or member.username == user:
+                if user == "*" or member.username == user or member.session_target == user:
                     member.kick(code)
 
     async def _on_event(self, feed, text, exclude_user, exclude_connection):
@@ -377,6 +379,12 @@ class Hub:
             except (RedisError, OSError) as exc:
                 self.health.report_failure(exc)
                 return
+
+
+def session_target(session_key):
+    """The control target naming one browser session's sockets ("session:<digest>"): the
+    key itself never travels through Redis. User names cannot hold ':', so no clash."""
+    return "session:" + hashlib.sha256(session_key.encode()).hexdigest()[:32]
 
 
 def publish_close(username, code, room=None):

@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_out
 from django.db.models.signals import post_delete, post_save, pre_save
 
+from .hub import session_target
 from .membership import close_sockets_after_commit
 from .models import Membership, Room
 
@@ -25,15 +26,18 @@ EVERYONE = "*"
 
 
 def on_logged_out(sender, request, user, **kwargs):
-    """Close the user's sockets, everywhere, with 4401."""
+    """Close the sockets of the session that logged out, in every room, with 4401."""
     if user is None:
         return
     session = getattr(request, "session", None)
+    session_key = getattr(session, "session_key", None)
     if session is not None:
         # django.contrib.auth.logout() flushes the session right after this signal; doing
         # it first means a socket reopened the instant ours close cannot use it any more.
         session.flush()
-    close_sockets_after_commit(user.get_username(), None, CLOSE_LOGGED_OUT)
+    # Only this session's sockets: the user's other devices stay logged in and connected.
+    target = session_target(session_key) if session_key else user.get_username()
+    close_sockets_after_commit(target, None, CLOSE_LOGGED_OUT)
 
 
 def remember_active(sender, instance, update_fields=None, **kwargs):

@@ -1,6 +1,5 @@
 """Private rooms and members: owner-only changes, the pages, and live removal."""
 
-
 import pytest
 from asgiref.sync import sync_to_async
 from django.test import Client as HttpClient

@@ -54,22 +54,25 @@ async def still_open(client):
 
 async def test_logout__closes_the_sessions_sockets_in_every_room_with_4401(users):
     http, sessionid = await sync_to_async(logged_in)(users["alice"])
+    _, phone_sessionid = await sync_to_async(logged_in)(users["alice"])  # another device
     lobby = await socket("lobby", sessionid=sessionid)
     other = await socket("other", sessionid=sessionid)
-    assert lobby.hello["user"] == "alice"
+    phone = await socket("lobby", sessionid=phone_sessionid)
+    assert lobby.hello["user"] == "alice" and phone.hello["user"] == "alice"
     bob = await socket("lobby", user=users["bob"])
     response = await sync_to_async(http.post)("/accounts/logout/")
     assert response.status_code == 302
     assert (await lobby.recv_type("__closed__"))["code"] == 4401
     assert (await other.recv_type("__closed__"))["code"] == 4401
     assert await still_open(bob)
+    assert await still_open(phone)  # logging out on one device leaves the others alone
     # the old cookie is dead: a new socket with it is anonymous, and cannot post
     again = await socket("lobby", sessionid=sessionid)
     assert again.hello["user"] is None
     await again.send({"type": "message", "text": "still me?"})
     assert (await again.recv_type("error"))["code"] == "auth_required"
     assert await sync_to_async(lambda: Room.objects.get(name="lobby").last_seq)() == 0
-    for client in (bob, again):
+    for client in (bob, again, phone):
         await client.close()
 
 
