@@ -132,13 +132,15 @@ class Hub:
 
     async def publish_message(self, room, seq, text):
         """Publish a stored message (encoded once) to every process with members in room."""
-        await self.manager.async_client().publish(CHANNEL_PREFIX + room, f"m {seq}\n{text}")
+        async with metrics.redis_command("publish"):
+            await self.manager.async_client().publish(CHANNEL_PREFIX + room, f"m {seq}\n{text}")
         self.stats["published"] += 1
 
     async def publish_event(self, room, text, exclude_user="", exclude_connection=""):
         """Publish an ephemeral event (typing, presence): no seq, not stored."""
         header = f"e {exclude_user}\t{exclude_connection}"
-        await self.manager.async_client().publish(CHANNEL_PREFIX + room, f"{header}\n{text}")
+        async with metrics.redis_command("publish_event"):
+            await self.manager.async_client().publish(CHANNEL_PREFIX + room, f"{header}\n{text}")
 
     # receiving -----------------------------------------------------------------------
 

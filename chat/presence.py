@@ -6,6 +6,8 @@ goodbye has its entries expire after ENTRY_TTL_MS, and the next sweep tells the 
 
 from redis_core import get_manager
 
+from . import metrics
+
 __all__ = ["PresenceChange", "update", "ENTRY_TTL_MS", "REFRESH_SECONDS"]
 
 ENTRY_TTL_MS = 12_000
@@ -77,9 +79,10 @@ def _script(client):
 async def update(room, op, members=()):
     """Add, remove or just sweep entries of room; returns a PresenceChange."""
     client = get_manager().async_client()
-    raw = await _script(client)(
-        keys=[room_key(room), room_key(room) + ":summary"], args=[op, ENTRY_TTL_MS, *members]
-    )
+    async with metrics.redis_command("presence"):
+        raw = await _script(client)(
+            keys=[room_key(room), room_key(room) + ":summary"], args=[op, ENTRY_TTL_MS, *members]
+        )
     return PresenceChange(raw)
 
 

@@ -4,6 +4,8 @@ import uuid
 
 from redis_core import get_manager
 
+from . import metrics
+
 __all__ = ["reserve", "release", "retry_after"]
 
 # KEYS[1] the user's log. ARGV: limit, window ms, token. Returns {1, 0} when reserved,
@@ -37,9 +39,10 @@ async def reserve(user_id, rate):
     limit, seconds = rate
     token = uuid.uuid4().hex
     client = get_manager().async_client()
-    allowed, wait_ms = await client.eval(
-        _SCRIPT, 1, _key(user_id), limit, int(seconds * 1000), token
-    )
+    async with metrics.redis_command("rate_limit"):
+        allowed, wait_ms = await client.eval(
+            _SCRIPT, 1, _key(user_id), limit, int(seconds * 1000), token
+        )
     if int(allowed):
         return token, None
     return None, retry_after(int(wait_ms))
