@@ -1,5 +1,6 @@
 """`manage.py test` runs the same pytest suite as `make test`."""
 
+import subprocess
 import sys
 
 
@@ -16,8 +17,6 @@ class PytestRunner:
         parser.add_argument("--keepdb", action="store_true", help="keep the test database")
 
     def run_tests(self, test_labels, **kwargs):
-        import pytest
-
         argv = list(test_labels) or ["tests"]
         if self.verbosity == 0:
             argv.append("--quiet")
@@ -27,10 +26,11 @@ class PytestRunner:
             argv.append("--exitfirst")
         if self.keepdb:
             argv.append("--reuse-db")
-        code = pytest.main(argv)
+        # A fresh process: this one has read its settings already, and the suite must start
+        # its own Redis (tests/redis_plugin.py) before Django reads REDIS_URL.
+        from django.conf import settings
+
+        command = [sys.executable, "-m", "pytest", *argv]
+        code = subprocess.run(command, cwd=settings.BASE_DIR, check=False).returncode
         # pytest exits 5 when it collected nothing: that is a failure, not a pass.
         return 1 if code == 5 else int(code)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(PytestRunner().run_tests(sys.argv[1:]))
