@@ -1,6 +1,5 @@
 """Old import paths kept alive as proxies to the manager, warning at each use site."""
 
-import importlib
 import warnings
 
 __all__ = ["RedisCoreDeprecationWarning", "LEGACY_PATHS", "legacy_getattr", "resolve"]
@@ -71,7 +70,3 @@ def legacy_getattr(module_name):
         return target()
 
     return __getattr__
-
-
-def import_legacy(module_name):
-    return importlib.import_module(module_name)

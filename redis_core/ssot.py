@@ -2,6 +2,7 @@
 
 import asyncio
 import gc
+import importlib
 import time
 import warnings
 from dataclasses import asdict, dataclass
@@ -46,7 +47,7 @@ def check_single_manager():
 def check_legacy_paths():
     problems, count = [], 0
     for module_name, entries in legacy.LEGACY_PATHS.items():
-        module = legacy.import_legacy(module_name)
+        module = importlib.import_module(module_name)
         for attribute in entries:
             count += 1
             with warnings.catch_warnings(record=True) as caught:
