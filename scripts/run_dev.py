@@ -11,15 +11,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from scripts.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
-VAR = ROOT / "var"
 
 
 def main():
     env = dict(os.environ)
     env.setdefault("DJANGO_DEBUG", "1")
+    var = Path(env.get("CHAT_VAR_DIR") or ROOT / "var")  # settings.py reads the same variable
     redis = None
     if not env.get("REDIS_URL"):
-        folder = VAR / "redis"
+        folder = var / "redis"
         redis = RedisServer(folder, unix_socket=folder / "redis.sock")
         if redis.ping():
             print(f"Using the development Redis already running at {redis.url}")
