@@ -150,15 +150,15 @@ class Hub:
             try:
                 message = await pubsub.get_message(timeout=1.0)
                 backoff = 0.1
-            except (RedisError, OSError) as exc:
+            except Exception as exc:  # a broken connection, or anything else: the rooms
+                # of this process depend on this loop, so it never ends while they exist
                 log.warning("event=hub_read_error error=%r", exc)
-                self.health.report_failure(exc)
+                if isinstance(exc, (RedisError, OSError)):
+                    self.health.report_failure(exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 1.0)
                 pubsub = await self._resubscribe(pubsub)
                 continue
-            except RuntimeError:  # no subscription left on this pubsub
-                return
             if message is not None:
                 try:
                     await self._handle(message)
