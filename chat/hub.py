@@ -11,7 +11,6 @@ import asyncio
 import hashlib
 import logging
 import weakref
-from collections import Counter
 
 from channels.db import database_sync_to_async
 from redis.exceptions import RedisError
@@ -19,7 +18,7 @@ from redis.exceptions import RedisError
 from redis_core import get_manager
 from redis_core.health import LOST, RESTARTED
 
-from . import metrics, presence, services
+from . import metrics, presence, protocol, services
 from .transport import encode_frame
 
 __all__ = ["Hub", "get_hub"]
@@ -66,7 +65,6 @@ class Hub:
         self.reader = None
         self.refresher = None
         self._presence_due = set()
-        self.stats = Counter()
         self.health = manager.health()
         self.health.add_listener(self._on_health)
         self.health.start()
@@ -134,7 +132,6 @@ class Hub:
         """Publish a stored message (encoded once) to every process with members in room."""
         async with metrics.redis_command("publish"):
             await self.manager.async_client().publish(CHANNEL_PREFIX + room, f"m {seq}\n{text}")
-        self.stats["published"] += 1
 
     async def publish_event(self, room, text, exclude_user="", exclude_connection=""):
         """Publish an ephemeral event (typing, presence): no seq, not stored."""
@@ -209,8 +206,7 @@ class Hub:
 
     async def _on_message(self, feed, seq, text):
         if feed.cursor is not None and seq <= feed.cursor:
-            self.stats["duplicates"] += 1
-            return
+            return  # already delivered (a repair read it from the database first)
         feed.pending[seq] = text
         if feed.cursor is not None:
             await self._drain(feed)
@@ -263,9 +259,7 @@ class Hub:
         for member in list(feed.members):
             try:
                 await member.deliver(seq, text, frame)
-                self.stats["delivered"] += 1
             except Exception as exc:
-                self.stats["dropped"] += 1
                 metrics.fanout_dropped.inc()
                 log.warning("event=fanout_drop room=%s seq=%s error=%r", feed.name, seq, exc)
 
@@ -291,7 +285,6 @@ class Hub:
             for seq, text in rows:
                 if seq > feed.cursor and seq not in feed.pending:
                     feed.pending[seq] = text
-                    self.stats["recovered"] += 1
                     metrics.fanout_recovered.inc()
             if not feed.pending or feed.cursor + 1 in feed.pending:
                 break
@@ -301,7 +294,7 @@ class Hub:
             # Not in the database after REPAIR_READS reads (cannot happen while seq is
             # assigned under lock): skip ahead rather than stall the room; clients resume.
             skipped = min(feed.pending) - 1 - feed.cursor
-            self.stats["skipped"] += skipped
+            metrics.fanout_skipped.inc(skipped)
             log.error(
                 "event=fanout_gap_skipped room=%s from=%s count=%s", feed.name, feed.cursor, skipped
             )
@@ -396,10 +389,7 @@ def publish_close(username, code, room=None):
 
 
 def presence_frame(change):
-    from .protocol import encode
-    from .protocol import presence as frame
-
-    return encode(frame(change.users, change.anonymous))
+    return protocol.encode(protocol.presence(change.users, change.anonymous))
 
 
 async def _quietly(awaitable):

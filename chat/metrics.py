@@ -23,6 +23,10 @@ fanout_dropped = Counter("chat_fanout_dropped_total", "Messages the fan-out fail
 fanout_recovered = Counter(
     "chat_fanout_recovered_total", "Messages the fan-out read from the database to fill a gap"
 )
+fanout_skipped = Counter(
+    "chat_fanout_skipped_total",
+    "Seqs the fan-out skipped because not even the database had them (expected 0)",
+)
 publish_failed = Counter("chat_publish_failed_total", "Stored messages whose publish failed")
 resumed_messages = Counter("chat_resume_messages_total", "Messages sent in answer to resume")
 rate_limited = Counter("chat_rate_limited_total", "Messages refused by the rate limit")

@@ -52,6 +52,13 @@ def access_code(room, user):
     return CLOSE_NOT_MEMBER
 
 
+def open_room(name, user):
+    """(room, None) when user may read room name (created if public and new), else
+    (room, close code): one trip to the database thread for a connect."""
+    room = get_or_create_room(name)
+    return room, access_code(room, user)
+
+
 def access_code_now(room_id, user):
     """access_code() on the room as stored now; 4404 when it was deleted meanwhile."""
     room = Room.objects.filter(pk=room_id).first()

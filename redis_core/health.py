@@ -31,10 +31,6 @@ class RedisHealth:
         self.client = client
         self.ready = False
         self.run_id = None
-        self.version = None
-        self.rtt_ms = None
-        self.last_error = None
-        self.changed_at = time.monotonic()
         self._on_error = on_error or (lambda: None)
         self._ready_event = asyncio.Event()
         self._kick = asyncio.Event()
@@ -72,19 +68,18 @@ class RedisHealth:
 
     def report_failure(self, exc):
         """A command failed somewhere: probe now rather than at the next tick."""
-        self.last_error = f"{type(exc).__name__}: {exc}"
+        log.debug("event=redis_command_failed error=%r", exc)
         self._kick.set()
 
     async def probe(self):
-        """One INFO server round trip; returns (rtt_ms, run_id, version)."""
-        started = time.perf_counter()
+        """One INFO server round trip; returns Redis's run_id (new after every restart)."""
         info = await asyncio.wait_for(self.client.info("server"), self.PROBE_TIMEOUT)
-        return (time.perf_counter() - started) * 1000, info.get("run_id"), info.get("redis_version")
+        return info.get("run_id")
 
     async def _run(self):
         while True:
             try:
-                self.rtt_ms, run_id, self.version = await self.probe()
+                run_id = await self.probe()
             except TimeoutError:
                 self._failed(f"no answer within {self.PROBE_TIMEOUT} s")
             except (RedisError, OSError) as exc:
@@ -103,7 +98,6 @@ class RedisHealth:
 
     def _failed(self, reason):
         self._on_error()
-        self.last_error = reason
         now = time.monotonic()
         if self._failing_since is None:
             self._failing_since = now
@@ -114,7 +108,6 @@ class RedisHealth:
         events = []
         if not self.ready:
             self.ready = True
-            self.changed_at = time.monotonic()
             self._ready_event.set()
             if self.run_id is not None:
                 events.append(RESTORED)
@@ -127,10 +120,8 @@ class RedisHealth:
             self._emit(event)
 
     def _mark_down(self, reason):
-        self.last_error = reason
         if self.ready:
             self.ready = False
-            self.changed_at = time.monotonic()
             self._ready_event.clear()
             log.warning("event=redis_lost reason=%s", json.dumps(reason))
             self._emit(LOST)
