@@ -12,10 +12,22 @@ from django.conf import settings
 
 from redis_core import get_manager
 
-__all__ = ["SCRIPT", "allow_connection", "client_ip", "ip_bucket", "plan", "rates", "retry_after"]
+__all__ = [
+    "SCRIPT",
+    "allow_connection",
+    "allow_room_creation",
+    "client_ip",
+    "ip_bucket",
+    "plan",
+    "rates",
+    "retry_after",
+]
 
-DEFAULT_IP_RATE = (240, 60.0)
-DEFAULT_USER_RATE = (120, 60.0)
+# Generous bursts: a whole office behind one NAT reconnects at once after a deploy. The
+# concurrent caps (chat.conncap) are what keeps one address from holding the server.
+DEFAULT_IP_RATE = (1200, 60.0)
+DEFAULT_USER_RATE = (240, 60.0)
+DEFAULT_ROOM_CREATE_RATE = (20, 3600.0)  # new public rooms per user: 20, then one per 3 min
 
 # KEYS: one per limit. ARGV: per key, its emission interval and its burst tolerance (ms).
 # Returns 0 when every limit allows (and takes one from each), else the ms to wait.
@@ -83,6 +95,17 @@ def plan(limits):
         keys.append(key)
         args += [f"{interval:.3f}", f"{interval * (limit - 1):.3f}"]
     return keys, args
+
+
+def allow_room_creation(user_id):
+    """None when user_id may create one more room now (and it is counted), else the seconds
+    to wait. Sync (called on the database thread); raises RedisError when Redis is away."""
+    rate = getattr(settings, "CHAT_ROOM_CREATE_RATE", DEFAULT_ROOM_CREATE_RATE)
+    keys, args = plan([(f"chat:roomlimit:user:{user_id}", rate)])
+    if not keys:
+        return None
+    wait_ms = get_manager().client().eval(SCRIPT, len(keys), *keys, *args)
+    return None if int(wait_ms) <= 0 else retry_after(wait_ms)
 
 
 async def allow_connection(user_id, ip):

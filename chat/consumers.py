@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 
 from redis_core import get_manager
 
-from . import connlimit, metrics, presence, protocol, ratelimit, services
+from . import budget, conncap, connlimit, metrics, presence, protocol, ratelimit, services
 from .hub import get_hub, presence_frame, session_target
 from .transport import SCOPE_KEY, Wire
 
@@ -29,8 +29,10 @@ CLOSE_BAD_ROOM = 4404
 CLOSE_ABUSE = 4429
 READY_TIMEOUT = 3.0
 ABUSE_REFUSALS = 5
-# A reader this far behind (bytes written but not yet taken by its socket) is closed with
-# 4013 and resumes by seq when it comes back, rather than holding the server's memory.
+ABUSE_WINDOW = 10.0  # seconds: refusals of the frame budget counted for abuse
+# A reader this far behind (bytes written but not yet taken by its socket, whatever
+# produced them) is closed with 4013 and resumes by seq when it comes back, rather than
+# holding the server's memory.
 MAX_OUTGOING_BYTES = 1 << 20
 
 
@@ -50,9 +52,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.held = []  # live messages held back until hello (or a resume) is sent
         self.refusals = None  # times of recent rate-limit refusals, made on the first
         self.closing = False
+        self.torn_down = False
+        self.counted = False  # in the chat_connections_open gauge
         self.wire = None
         self.close_code = None  # the code we closed with, when we closed
         self.opened_at = time.monotonic()
+        self.budget = None  # the frame budget, made on the first frame
+        self.cap_ticket = None  # what chat.conncap counted for this socket
 
     # ASGI plumbing ------------------------------------------------------------------
 
@@ -71,6 +77,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 await self.dispatch(await receive())
         except StopConsumer:
             pass
+        except Exception:
+            log.exception("event=consumer_failed room=%s", self.room.name if self.room else "-")
+            await asyncio.shield(self._teardown(1011))  # daphne answers the raise with 1011
+            raise
+        finally:
+            # Whatever ended the connection (a close, a cancellation, a bug), the socket
+            # leaves the hub, presence, the caps and the gauge: nothing it held survives.
+            await asyncio.shield(self._teardown(1006))
 
     # connect / disconnect ---------------------------------------------------------
 
@@ -84,17 +98,24 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.accept()
         metrics.connections_opened.inc()
         metrics.connections_open.inc()
+        self.counted = True
         name = self.scope["url_route"]["kwargs"].get("room", "")
         if not protocol.valid_room(name):
             return await self.close_with(CLOSE_BAD_ROOM)
         if not await get_manager().wait_ready(READY_TIMEOUT):
             return await self.close_with(CLOSE_NOT_READY)
         try:
-            allowed, _ = await connlimit.allow_connection(
-                self.user.pk, connlimit.client_ip(self.scope)
-            )
+            ip = connlimit.client_ip(self.scope)
+            allowed, _ = await connlimit.allow_connection(self.user.pk, ip)
             if not allowed:  # too many new connections from this address or user
                 return await self.close_with(CLOSE_NOT_READY)
+            ticket = await conncap.get_caps().admit(
+                self.user.pk, connlimit.ip_bucket(ip) if ip else None
+            )
+            if ticket is None:  # too many open sockets from this address or user
+                log.info("event=connection_cap_reached ip=%s user_id=%s", ip, self.user.pk or "-")
+                return await self.close_with(CLOSE_NOT_READY)
+            self.cap_ticket = ticket
             await self._enter(name)
         except (TimeoutError, RedisError, OSError) as exc:
             get_manager().health().report_failure(exc)
@@ -132,7 +153,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )
         await self.send_json(hello)
         self.last_presence = presence_frame(change)
-        await self.send(text_data=self.last_presence)
+        await self.send_text(self.last_presence)
         await self._release_held()
         if change.changed:
             self.hub.presence_changed(room.name)
@@ -145,14 +166,27 @@ class ChatConsumer(AsyncWebsocketConsumer):
         return services.messages_after(room, since, protocol.RESUME_MAX)
 
     async def disconnect(self, code):
-        metrics.connections_open.dec()
-        metrics.connections_closed.labels(code=str(self.close_code or code)).inc()
+        await self._teardown(code)
+
+    async def _teardown(self, code):
+        """Release everything the socket holds, once, on whichever exit path comes first."""
+        if self.torn_down:
+            return
+        self.torn_down = True
+        self.closing = True
+        code = self.close_code or code
+        if self.counted:
+            self.counted = False
+            metrics.connections_open.dec()
+            metrics.connections_closed.labels(code=str(code)).inc()
         room_name = self.room.name if self.room is not None else "-"
         log.info(
             "event=ws_close room=%s user_id=%s code=%s duration_s=%.1f",
-            room_name, self.user.pk or "-", self.close_code or code,
-            time.monotonic() - self.opened_at,
+            room_name, self.user.pk or "-", code, time.monotonic() - self.opened_at,
         )  # fmt: skip
+        ticket, self.cap_ticket = self.cap_ticket, None
+        if ticket:
+            await conncap.get_caps().release(ticket)
         if self.room is None:
             return
         room, self.room = self.room, None
@@ -186,9 +220,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         wire = self.wire
         if wire is None or frame is None or not wire.write_frame(frame):
             await self._send_live(text)
-        if wire is not None and wire.buffered() > MAX_OUTGOING_BYTES:
-            log.warning("event=slow_reader_closed room=%s buffered=%s", self.room, wire.buffered())
-            await self.close_with(CLOSE_NOT_READY)
+        await self._check_backlog()
 
     async def deliver_event(self, text):
         if self.held is not None or self.closing:
@@ -197,7 +229,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             if text == self.last_presence:
                 return  # this socket already shows exactly this presence
             self.last_presence = text
-        await self._send_live(text)
+        await self.send_text(text)
 
     async def _send_live(self, text):
         """Send a hub delivery; a socket the client is closing is not an error."""
@@ -207,12 +239,38 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.closing = True
             log.info("event=send_on_closing_socket room=%s error=%r", self.room, exc)
 
+    def backlog(self):
+        """Bytes queued for this socket and not yet taken by it (0 when not known)."""
+        return self.wire.buffered() if self.wire is not None else 0
+
+    async def _check_backlog(self):
+        """Close a socket whose unsent data passed the bound, whatever produced it; True
+        when closed. Its buffer goes with the connection (autobahn aborts it when the
+        close handshake does not finish, since a reader this slow does not read)."""
+        if self.closing or self.wire is None:
+            return self.closing
+        buffered = self.wire.buffered()
+        if buffered <= MAX_OUTGOING_BYTES:
+            return False
+        metrics.slow_readers_closed.inc()
+        log.warning("event=slow_reader_closed room=%s buffered=%s", self.room, buffered)
+        await self.close_with(CLOSE_NOT_READY)
+        return True
+
+    async def send_text(self, text):
+        """Send one frame of ours (a reply, hello, presence), counted against the bound."""
+        if self.closing:
+            return False
+        await self._send_live(text)
+        return not await self._check_backlog()
+
     async def _release_held(self):
         held, self.held = self.held, None
         for seq, text in held or ():
             if seq > self.cursor:
                 self.cursor = seq
-                await self.send(text_data=text)
+                if not await self.send_text(text):
+                    return
 
     def redis_lost(self):
         asyncio.ensure_future(self.close_with(CLOSE_REDIS_LOST))
@@ -228,16 +286,27 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         text = message.get("text")
         if text is None:
+            if len(message.get("bytes") or b"") > protocol.MAX_FRAME_BYTES:
+                return await self.close_with(CLOSE_TOO_BIG)
+            if not await self.spend("binary"):
+                return
             return await self.send_error(
                 "bad_json", "Binary frames are not accepted; send JSON text."
             )
         if protocol.frame_too_large(text):
             return await self.close_with(CLOSE_TOO_BIG)
         try:
+            if not await self.spend(None):
+                return
             command = protocol.parse_frame(text)
+            extra = budget.cost_of(command.kind) - 1
+            if extra > 0 and not await self.spend(command.kind, extra):
+                return
             await self.handle(command)
         except protocol.ProtocolError as exc:
             await self.send_error(exc.code, exc.detail)
+        except services.RoomLimitReached as exc:
+            await self.refuse(exc.retry_after, ABUSE_WINDOW, str(exc))
         except (RedisError, OSError) as exc:
             get_manager().health().report_failure(exc)
             await self.close_with(CLOSE_REDIS_LOST)
@@ -251,6 +320,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if isinstance(command, protocol.Post):
             await self.post(command)
         elif isinstance(command, protocol.HistoryRequest):
+            if await self._check_backlog():
+                return  # not one byte more for a client that does not read
             page = await database_sync_to_async(services.messages_before)(
                 self.room, command.before, command.limit
             )
@@ -276,6 +347,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             if token is None:
                 metrics.rate_limited.inc()
                 return await self.refuse(wait, rate[1])
+        if self.room.pk is None:  # opened before it existed: posting creates it
+            room = await database_sync_to_async(services.create_room)(self.room.name, self.user)
+            self.room.pk = room.pk
         frame, created = await database_sync_to_async(services.post_message)(
             self.room.pk, self.user, command.text, command.client_id
         )
@@ -293,30 +367,50 @@ class ChatConsumer(AsyncWebsocketConsumer):
             metrics.publish_failed.inc()
             raise exc
 
-    async def refuse(self, wait, window):
+    async def refuse(self, wait, window, detail=None):
+        """Answer rate_limited; the ABUSE_REFUSALS-th refusal within window closes (4429)."""
         now = time.monotonic()
         if self.refusals is None:
             self.refusals = deque()
         self.refusals.append(now)
         while self.refusals and self.refusals[0] < now - window:
             self.refusals.popleft()
-        await self.send_error(
-            "rate_limited", f"Too many messages; try again in {wait:g} s.", retry_after=wait
-        )
+        detail = detail or f"Too many messages; try again in {wait:g} s."
+        await self.send_error("rate_limited", detail, retry_after=round(wait, 3))
         if len(self.refusals) >= ABUSE_REFUSALS:
             await self.close_with(CLOSE_ABUSE)
+
+    async def spend(self, kind, cost=1.0):
+        """Take cost from this connection's frame budget; False (and refused) when it is
+        spent: a flood of frames, cheap or not, is answered and then closed for abuse."""
+        if self.budget is None:
+            self.budget = budget.FrameBudget.from_settings() or False
+        if self.budget is False:
+            return True  # CHAT_FRAME_BUDGET=0
+        wait = self.budget.take(cost)
+        if not wait:
+            return True
+        metrics.frames_refused.inc()
+        what = f"'{kind}' frames" if kind else "frames"
+        await self.refuse(
+            max(wait, 0.001), ABUSE_WINDOW, f"Too many {what}; try again in {wait:.3g} s."
+        )
+        return False
 
     async def resume(self, since):
         self.held = self.held if self.held is not None else []
         try:
+            if await self._check_backlog():
+                return
             page = await database_sync_to_async(services.messages_after)(
                 self.room, since, protocol.RESUME_MAX
             )
             for message in page.messages:
-                await self.send(text_data=protocol.encode(message))
-            metrics.resumed_messages.inc(len(page.messages))
-            if page.messages:
-                self.cursor = max(self.cursor, page.messages[-1]["seq"])
+                # Encoded one at a time and sent only while the client keeps up.
+                if not await self.send_text(protocol.encode(message)):
+                    return
+                metrics.resumed_messages.inc()
+                self.cursor = max(self.cursor, message["seq"])
             if page.complete:
                 self.cursor = max(self.cursor, page.latest)
             await self.send_json({"type": "resumed", "seq": page.latest, "complete": page.complete})
@@ -333,7 +427,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # helpers -------------------------------------------------------------------------
 
     async def send_json(self, frame):
-        await self.send(text_data=protocol.encode(frame))
+        await self.send_text(protocol.encode(frame))
 
     async def send_error(self, code, detail, **extra):
         await self.send_json(protocol.error(code, detail, **extra))

@@ -273,6 +273,8 @@ class Hub:
         for attempt in range(self.REPAIR_READS):
             if self.rooms.get(feed.name) is not feed or feed.cursor is None:
                 return
+            if feed.room_id is None:  # opened before the room existed: it may exist now
+                feed.room_id = await database_sync_to_async(services.room_id_named)(feed.name)
             if feed.pending and min(feed.pending) == feed.cursor + 1:
                 break
             upto = max(feed.pending) if feed.pending else None

@@ -30,6 +30,12 @@ fanout_skipped = Counter(
 publish_failed = Counter("chat_publish_failed_total", "Stored messages whose publish failed")
 resumed_messages = Counter("chat_resume_messages_total", "Messages sent in answer to resume")
 rate_limited = Counter("chat_rate_limited_total", "Messages refused by the rate limit")
+frames_refused = Counter(
+    "chat_frames_refused_total", "Client frames refused by the per-connection frame budget"
+)
+slow_readers_closed = Counter(
+    "chat_slow_readers_closed_total", "Sockets closed (4013) for holding over 1 MiB unsent"
+)
 redis_errors = Counter("chat_redis_errors_total", "Redis errors seen by the chat", ["where"])
 redis_latency = Histogram(
     "chat_redis_command_seconds",

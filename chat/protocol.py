@@ -2,13 +2,16 @@
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC
+from typing import ClassVar
 from urllib.parse import parse_qs
 
 __all__ = [
     "ProtocolError", "Post", "HistoryRequest", "Resume", "Typing", "Ping",
-    "parse_frame", "frame_too_large", "parse_since", "valid_room", "encode",
+    "parse_frame", "frame_too_large", "parse_int", "parse_since", "valid_room", "visible",
+    "encode",
 ]  # fmt: skip
 
 ROOM_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}\Z"
@@ -21,8 +24,19 @@ HISTORY_DEFAULT = 50
 HISTORY_MAX = 100
 RESUME_MAX = 500
 MAX_SEQ = 2**63 - 1
+# Integers from outside (query strings, forms) are read only up to this many digits:
+# Python refuses to convert longer digit strings (sys.get_int_max_str_digits) with an
+# exception, and no valid value here needs more than MAX_SEQ's 19 digits.
+MAX_INT_DIGITS = len(str(MAX_SEQ))
 # Valid JSON escapes that no database stores as text (and PostgreSQL refuses NUL).
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# Explicit directional formatting (embeddings, overrides, isolates): they let a message
+# display in another order than it reads (a "Trojan Source" spoof); stripped on input.
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+# Letters that render as nothing (Hangul fillers, the braille blank) beside the
+# categories of format, control, separator and unassigned characters.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cn", "Cs", "Zs", "Zl", "Zp", "Mn", "Me"})
 
 
 class ProtocolError(Exception):
@@ -36,29 +50,32 @@ class ProtocolError(Exception):
 
 @dataclass(frozen=True)
 class Post:
+    kind: ClassVar[str] = "message"
     text: str
     client_id: str | None
 
 
 @dataclass(frozen=True)
 class HistoryRequest:
+    kind: ClassVar[str] = "history"
     before: int | None
     limit: int
 
 
 @dataclass(frozen=True)
 class Resume:
+    kind: ClassVar[str] = "resume"
     since: int
 
 
 @dataclass(frozen=True)
 class Typing:
-    pass
+    kind: ClassVar[str] = "typing"
 
 
 @dataclass(frozen=True)
 class Ping:
-    pass
+    kind: ClassVar[str] = "ping"
 
 
 def valid_room(name):
@@ -114,9 +131,9 @@ def _parse_post(frame):
         raise ProtocolError(
             "bad_field", "'client_id' must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-'."
         )
-    text = text.strip()
-    if not text:
-        raise ProtocolError("empty", "The message is empty.")
+    text = _BIDI_CONTROLS.sub("", text).strip()
+    if not visible(text):
+        raise ProtocolError("empty", "The message is empty (it shows no visible character).")
     if len(text) > MAX_TEXT:
         raise ProtocolError("too_long", f"The message is over {MAX_TEXT} characters.")
     return Post(text, client_id)
@@ -145,15 +162,36 @@ def parse_frame(text):
     return parser(frame)
 
 
+def visible(text):
+    """True when text shows at least one character (not only spaces, format or control
+    characters, combining marks on nothing, or blank letters)."""
+    return any(
+        ch not in _BLANK_LETTERS and unicodedata.category(ch) not in _INVISIBLE_CATEGORIES
+        for ch in text
+    )
+
+
+def parse_int(value, *, low=0, high=MAX_SEQ):
+    """The integer written in value (ASCII digits only, at most MAX_INT_DIGITS of them),
+    or None when value is anything else or out of low..high; never raises."""
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_INT_DIGITS:
+        return None
+    if not value.isascii() or not value.isdigit():
+        return None
+    number = int(value)
+    return number if low <= number <= high else None
+
+
 def parse_since(query_string):
     """The ?since= of a connect query string, or None when absent or invalid."""
     if isinstance(query_string, bytes):
         query_string = query_string.decode("latin-1")
-    values = parse_qs(query_string).get("since")
-    if not values or not values[0].isascii() or not values[0].isdigit():
+    try:
+        # A bounded parse: a query string is attacker-sized, parse_qs keeps every field.
+        values = parse_qs(query_string[:4096], max_num_fields=20).get("since")
+    except ValueError:  # more fields than max_num_fields
         return None
-    since = int(values[0])
-    return since if since <= MAX_SEQ else None
+    return parse_int(values[0]) if values else None
 
 
 # server frames --------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import protocol
+from . import connlimit, protocol
 from .models import Membership, Message, Room
 
 __all__ = [
@@ -52,11 +52,52 @@ def access_code(room, user):
     return CLOSE_NOT_MEMBER
 
 
+class RoomLimitReached(Exception):
+    """The user created as many rooms as the limit allows for now."""
+
+    def __init__(self, retry_after):
+        super().__init__(f"Too many new rooms; try again in {retry_after:g} s.")
+        self.retry_after = retry_after
+
+
 def open_room(name, user):
-    """(room, None) when user may read room name (created if public and new), else
-    (room, close code): one trip to the database thread for a connect."""
-    room = get_or_create_room(name)
+    """(room, None) when user may read room name, else (room, close code): one trip to the
+    database thread for a connect. A room that does not exist is created when a logged-in
+    user opens it (within their room-creation limit); for anyone else it is an empty room
+    that is not stored (its pk is None) until somebody creates it."""
+    room = Room.objects.filter(name=name).first()
+    if room is None:
+        try:
+            room = create_room(name, user)
+        except RoomLimitReached:
+            room = None
+        if room is None:
+            return Room(name=name), None
     return room, access_code(room, user)
+
+
+def create_room(name, user):
+    """The public room called name, created by user if it does not exist yet; None for an
+    anonymous user. Raises RoomLimitReached over the user's room-creation limit."""
+    room = Room.objects.filter(name=name).first()
+    if room is not None or not user.is_authenticated:
+        return room
+    wait = connlimit.allow_room_creation(user.pk)
+    if wait is not None:
+        raise RoomLimitReached(wait)
+    return get_or_create_room(name)
+
+
+def stored(room):
+    """room as stored now (a room opened before it existed may have been created since),
+    or None while it does not exist."""
+    if room.pk is not None:
+        return room
+    return Room.objects.filter(name=room.name).first()
+
+
+def room_id_named(name):
+    return Room.objects.filter(name=name).values_list("pk", flat=True).first()
 
 
 def access_code_now(room_id, user):
@@ -106,6 +147,9 @@ def latest_seq(room_id):
 
 def latest_messages(room, limit):
     """The latest limit messages, oldest first; complete when nothing older exists."""
+    room = stored(room)
+    if room is None:
+        return Page([], True, 0)
     latest = latest_seq(room.pk)
     rows = list(_visible(room).filter(seq__lte=latest).order_by("-seq")[: limit + 1])
     complete = len(rows) <= limit
@@ -114,6 +158,9 @@ def latest_messages(room, limit):
 
 def messages_after(room, since, limit):
     """Messages with seq > since, oldest first, at most limit; complete when none remain."""
+    room = stored(room)
+    if room is None:
+        return Page([], True, 0)
     latest = latest_seq(room.pk)
     query = _visible(room).filter(seq__gt=since, seq__lte=latest).order_by("seq")
     rows = list(query[: limit + 1])
@@ -123,6 +170,9 @@ def messages_after(room, since, limit):
 
 def messages_before(room, before, limit):
     """Messages with seq < before (latest when None), oldest first; complete when none older."""
+    room = stored(room)
+    if room is None:
+        return Page([], True, 0)
     latest = latest_seq(room.pk)
     query = _visible(room).filter(seq__lte=latest)
     if before is not None:

@@ -169,9 +169,8 @@ def _int_param(value, *, default, low, high):
     """The integer in value, default when absent, False when invalid."""
     if value is None or value == "":
         return default
-    if not value.isascii() or not value.isdigit() or not low <= int(value) <= high:
-        return False
-    return int(value)
+    number = protocol.parse_int(value, low=low, high=high)
+    return False if number is None else number
 
 
 @require_GET

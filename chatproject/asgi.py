@@ -9,9 +9,9 @@ django_asgi_app = get_asgi_application()  # sets Django up before the consumers 
 
 from channels.auth import AuthMiddlewareStack
 from channels.routing import ProtocolTypeRouter, URLRouter
-from channels.security.websocket import AllowedHostsOriginValidator
 
 import chat.shutdown  # noqa: F401 - under daphne, SIGTERM closes every socket with 4001
+from chat.origin import SameOriginValidator
 from chat.routing import websocket_urlpatterns
 from chat.transport import TransportProbe
 
@@ -20,7 +20,7 @@ application = ProtocolTypeRouter(
         "http": django_asgi_app,
         # The probe is outermost: it must see daphne's own send callable.
         "websocket": TransportProbe(
-            AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+            SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
         ),
     }
 )

@@ -4,9 +4,10 @@ import re
 
 from django.core.exceptions import ImproperlyConfigured
 
-__all__ = ["flag", "host_list", "message_rate"]
+__all__ = ["count", "flag", "host_list", "message_rate"]
 
-RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*$")
+RATE = re.compile(r"^\s*(\d{1,9})\s*/\s*(\d{1,9}(?:\.\d{1,6})?)\s*$")
+COUNT = re.compile(r"^\s*(\d{1,9})\s*$")
 
 
 def flag(environ, name, default):
@@ -18,6 +19,17 @@ def flag(environ, name, default):
     if value.strip() in ("0", "false", "False", "no", "off"):
         return False
     raise ImproperlyConfigured(f"{name}={value!r}: use 1 or 0.")
+
+
+def count(environ, name, default):
+    """A whole number >= 0 from the environment (0 usually meaning "off"), default when unset."""
+    value = environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    match = COUNT.match(value)
+    if not match:
+        raise ImproperlyConfigured(f"{name}={value!r}: use a whole number (0 turns it off).")
+    return int(match.group(1))
 
 
 def host_list(value):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from .env import flag, host_list, message_rate
+from .env import count, flag, host_list, message_rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("CHAT_VAR_DIR", BASE_DIR / "var"))
@@ -50,10 +50,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 CHAT_MESSAGE_RATE = message_rate(os.environ.get("CHAT_MESSAGE_RATE", "30/10"))
 # New WebSocket connections per client address and per user, and log-in attempts.
 CHAT_CONNECT_RATE_IP = message_rate(
-    os.environ.get("CHAT_CONNECT_RATE_IP", "240/60"), "CHAT_CONNECT_RATE_IP"
+    os.environ.get("CHAT_CONNECT_RATE_IP", "1200/60"), "CHAT_CONNECT_RATE_IP"
 )
 CHAT_CONNECT_RATE_USER = message_rate(
-    os.environ.get("CHAT_CONNECT_RATE_USER", "120/60"), "CHAT_CONNECT_RATE_USER"
+    os.environ.get("CHAT_CONNECT_RATE_USER", "240/60"), "CHAT_CONNECT_RATE_USER"
+)
+# Sockets open at once per client address and per user, across processes (0: no cap).
+CHAT_CONNECTIONS_PER_IP = count(os.environ, "CHAT_CONNECTIONS_PER_IP", 500)
+CHAT_CONNECTIONS_PER_USER = count(os.environ, "CHAT_CONNECTIONS_PER_USER", 50)
+# Every client frame costs tokens of a per-connection budget (history 5, resume 10, any
+# other 1): N tokens, refilled over S seconds. Far above what the browser client sends.
+CHAT_FRAME_BUDGET = message_rate(os.environ.get("CHAT_FRAME_BUDGET", "100/5"), "CHAT_FRAME_BUDGET")
+# New public rooms a user may create (by opening them).
+CHAT_ROOM_CREATE_RATE = message_rate(
+    os.environ.get("CHAT_ROOM_CREATE_RATE", "20/3600"), "CHAT_ROOM_CREATE_RATE"
 )
 CHAT_LOGIN_RATE_USER = message_rate(
     os.environ.get("CHAT_LOGIN_RATE_USER", "10/600"), "CHAT_LOGIN_RATE_USER"

@@ -238,6 +238,10 @@ class Session:
 @pytest.fixture
 def live(settings, make_user):
     settings.CHAT_MESSAGE_RATE = None  # the rate limit has its own tests
+    # Hundreds of examples share two sockets: their frames would spend any budget a
+    # person could meet. The default budget has its own tests (tests/test_budget.py and
+    # tests/test_consumers.py, test_frame_budget__*).
+    settings.CHAT_FRAME_BUDGET = None
     return {"user": Session(make_user("fuzzer")), "anonymous": Session(None)}
 
 

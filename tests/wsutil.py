@@ -7,6 +7,7 @@ from channels.testing import WebsocketCommunicator
 from chatproject.asgi import application
 
 ORIGIN = (b"origin", b"http://127.0.0.1")
+HOST = (b"host", b"127.0.0.1")  # what a browser sends beside that Origin
 
 
 class Client:
@@ -14,7 +15,7 @@ class Client:
 
     def __init__(self, room="lobby", user=None, query="", origin=ORIGIN):
         path = f"/ws/chat/{room}/" + (f"?{query}" if query else "")
-        headers = [origin] if origin else []
+        headers = [HOST, origin] if origin else [HOST]
         self.comm = WebsocketCommunicator(application, path, headers=headers)
         if user is not None:
             self.comm.scope["user"] = user
