@@ -8,11 +8,14 @@ flood of cheap frames is answered with `rate_limited` after a burst and closed f
 soon after (chat.consumers).
 """
 
+import asyncio
 import time
+import weakref
+from collections import OrderedDict
 
 from django.conf import settings
 
-__all__ = ["FrameBudget", "cost_of", "CAPACITY", "REFILL_PER_SECOND", "COSTS"]
+__all__ = ["FrameBudget", "cost_of", "read_budget", "CAPACITY", "REFILL_PER_SECOND", "COSTS"]
 
 CAPACITY = 100.0
 REFILL_PER_SECOND = 20.0
@@ -56,3 +59,40 @@ class FrameBudget:
 def cost_of(kind):
     """The tokens a frame of type kind costs."""
     return COSTS.get(kind, 1.0)
+
+
+# History read from the database (resume, history, a hello with ?since=) per client
+# address in this process, in pages of 50 messages: 100 pages (5,000 messages) at once,
+# then 10 per second. A per-connection budget alone would let a client reconnect for a
+# fresh one; this one is shared by every socket of the address. A browser reads one page
+# per scroll and a few after a reconnect.
+READ_CAPACITY = 100.0
+READ_REFILL_PER_SECOND = 10.0
+PAGE = 50
+MAX_ADDRESSES = 10_000  # least recently used addresses beyond this are forgotten
+
+_reads = weakref.WeakKeyDictionary()
+
+
+def pages(messages):
+    """The read budget's cost of a reply of up to messages messages."""
+    return max(1.0, messages / PAGE)
+
+
+def read_budget(bucket):
+    """The database-read budget of a client address (chat.connlimit.ip_bucket) on the
+    running event loop; None for an unknown address (then only the socket's own counts)."""
+    if bucket is None:
+        return None
+    loop = asyncio.get_running_loop()
+    budgets = _reads.get(loop)
+    if budgets is None:
+        budgets = _reads[loop] = OrderedDict()
+    found = budgets.get(bucket)
+    if found is None:
+        found = budgets[bucket] = FrameBudget(READ_CAPACITY, READ_REFILL_PER_SECOND)
+        if len(budgets) > MAX_ADDRESSES:
+            budgets.popitem(last=False)
+    else:
+        budgets.move_to_end(bucket)
+    return found

@@ -108,12 +108,34 @@ def allow_room_creation(user_id):
     return None if int(wait_ms) <= 0 else retry_after(wait_ms)
 
 
+ABUSE_PENALTY_MS = 10_000  # a client closed with 4429 is refused new sockets this long
+
+
+def penalty_key(user_id, bucket):
+    """Whom a 4429 penalises: the user when logged in, else the address."""
+    if user_id is not None:
+        return f"chat:penalty:user:{user_id}"
+    return f"chat:penalty:ip:{bucket}" if bucket is not None else None
+
+
+async def penalise(user_id, ip):
+    """After a 4429 close: the contract tells the client to wait; this makes it wait."""
+    key = penalty_key(user_id, ip_bucket(ip) if ip is not None else None)
+    if key is not None:
+        await get_manager().async_client().set(key, "1", px=ABUSE_PENALTY_MS)
+
+
 async def allow_connection(user_id, ip):
     """(True, None) when a new connection of user_id (None: anonymous) from ip may open,
     else (False, seconds to wait). An unknown address is limited by user only, so a
     server behind a proxy without `--proxy-headers` does not throttle everybody at once."""
     ip_rate, user_rate = rates()
     bucket = ip_bucket(ip) if ip is not None else None
+    penalty = penalty_key(user_id, bucket)
+    if penalty is not None:
+        remaining = await get_manager().async_client().pttl(penalty)
+        if remaining > 0:
+            return False, retry_after(remaining)
     limits = []
     if bucket is not None:
         limits.append((f"chat:connlimit:ip:{bucket}", ip_rate))

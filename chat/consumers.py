@@ -59,6 +59,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.opened_at = time.monotonic()
         self.budget = None  # the frame budget, made on the first frame
         self.cap_ticket = None  # what chat.conncap counted for this socket
+        self.address = None  # the client address's bucket (chat.connlimit.ip_bucket)
 
     # ASGI plumbing ------------------------------------------------------------------
 
@@ -109,9 +110,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             allowed, _ = await connlimit.allow_connection(self.user.pk, ip)
             if not allowed:  # too many new connections from this address or user
                 return await self.close_with(CLOSE_NOT_READY)
-            ticket = await conncap.get_caps().admit(
-                self.user.pk, connlimit.ip_bucket(ip) if ip else None
-            )
+            self.address = connlimit.ip_bucket(ip) if ip else None
+            ticket = await conncap.get_caps().admit(self.user.pk, self.address)
             if ticket is None:  # too many open sockets from this address or user
                 log.info("event=connection_cap_reached ip=%s user_id=%s", ip, self.user.pk or "-")
                 return await self.close_with(CLOSE_NOT_READY)
@@ -145,7 +145,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.presence_entry = presence.member(self.connection_id, self.username)
         change = await presence.update(room.name, "add", [self.presence_entry])
         since = protocol.parse_since(self.scope.get("query_string", b""))
-        page = await database_sync_to_async(self._hello_page)(room, since)
+        limit = protocol.RESUME_MAX
+        shared = budget.read_budget(self.address) if since is not None else None
+        if shared is not None and shared.take(budget.pages(limit)):
+            # This address reads too much: a shorter first page (complete: false), the
+            # client resumes for the rest, within the budget.
+            limit = protocol.HELLO_HISTORY
+        page = await database_sync_to_async(self._hello_page)(room, since, limit)
         self.cursor = page.latest
         history, trimmed = protocol.fit(page.messages, "oldest" if since is not None else "newest")
         hello = protocol.hello(
@@ -160,10 +166,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         log.info("event=ws_open room=%s user_id=%s", room.name, self.user.pk or "-")
 
     @staticmethod
-    def _hello_page(room, since):
+    def _hello_page(room, since, limit):
         if since is None:
             return services.latest_messages(room, protocol.HELLO_HISTORY)
-        return services.messages_after(room, since, protocol.RESUME_MAX)
+        return services.messages_after(room, since, limit)
 
     async def disconnect(self, code):
         await self._teardown(code)
@@ -302,6 +308,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             extra = budget.cost_of(command.kind) - 1
             if extra > 0 and not await self.spend(command.kind, extra):
                 return
+            if extra > 0 and not await self.spend_read(command):
+                return
             await self.handle(command)
         except protocol.ProtocolError as exc:
             await self.send_error(exc.code, exc.detail)
@@ -379,6 +387,24 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.send_error("rate_limited", detail, retry_after=round(wait, 3))
         if len(self.refusals) >= ABUSE_REFUSALS:
             await self.close_with(CLOSE_ABUSE)
+            await connlimit.penalise(self.user.pk, connlimit.client_ip(self.scope))
+
+    async def spend_read(self, command):
+        """Take what command reads from the address's database-read budget; False (and
+        refused) when the sockets of this address together read too much."""
+        kind = command.kind
+        size = command.limit if kind == "history" else protocol.RESUME_MAX
+        shared = budget.read_budget(self.address)
+        wait = shared.take(budget.pages(size)) if shared is not None and self.budget else 0.0
+        if not wait:
+            return True
+        metrics.frames_refused.inc()
+        await self.refuse(
+            wait,
+            ABUSE_WINDOW,
+            f"Too many '{kind}' requests from your address; try again in {wait:.3g} s.",
+        )
+        return False
 
     async def spend(self, kind, cost=1.0):
         """Take cost from this connection's frame budget; False (and refused) when it is
