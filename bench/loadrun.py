@@ -34,7 +34,8 @@ class Run:
                 f"{a.scenario} needs {wanted} sender session key(s) in --sessions "
                 f"(got {len(self.sender_keys)}): anonymous sockets cannot post"
             )
-        self.reader_key = sessions.get("reader") if a.readers == "user" else None
+        self.reader_keys = sessions.get("readers", []) if a.readers == "user" else []
+        self.reader_key = self.reader_keys[0] if self.reader_keys else None
         self.url = f"ws://{a.host}:{a.port}/ws/chat/{a.room}/"
         self.origin = f"http://{a.host}:{a.port}"
         self.tag = uuid.uuid4().hex[:6]
@@ -49,7 +50,12 @@ class Run:
     def make_conns(self, n, senders):
         conns = []
         for i in range(n):
-            key = self.sender_keys[i] if i < senders else self.reader_key
+            if i < senders:
+                key = self.sender_keys[i]
+            elif self.reader_keys:  # 40 sockets per reader user, under the per-user cap
+                key = self.reader_keys[(i // 40) % len(self.reader_keys)]
+            else:
+                key = None
             conns.append(Conn(i, self.url, self.origin, key, self.col))
         return conns
 

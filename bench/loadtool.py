@@ -8,8 +8,8 @@ Scenarios (one room, a fresh one per run unless --room is given):
   storm   N clients connecting at once (meant to start together with the server),
           each retrying for --storm-window seconds; then one message to all.
 
-Senders log in with a session cookie (--sessions JSON file: {"senders": [...], "reader": key});
-readers use the shared "reader" session (--readers user) or none (--readers anon).
+Senders log in with a session cookie (--sessions JSON file: {"senders": [...], "readers": [...]});
+readers use the reader sessions, 40 sockets each (--readers user), or none (--readers anon).
 The JSON result goes to stdout, a readable summary to stderr.
 """
 
@@ -71,7 +71,7 @@ def parse_args(argv=None):
     p.add_argument("-s", "--senders", type=int, default=2)
     p.add_argument("-m", "--messages", type=int, default=100)
     p.add_argument("--rate", type=float, default=0, help="msg/s per sender; 0 = firehose")
-    p.add_argument("--sessions", help='JSON file {"senders": [keys], "reader": key}')
+    p.add_argument("--sessions", help='JSON file {"senders": [keys], "readers": [keys]}')
     p.add_argument("--stages", default="", help="idle: socket counts, e.g. 1000,5000")
     p.add_argument("--readers", choices=("user", "anon"), default="user")
     p.add_argument("--server-pid", type=int, default=None)

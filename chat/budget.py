@@ -56,6 +56,11 @@ class FrameBudget:
         return (cost - self.tokens) / self.rate
 
 
+    def refund(self, cost):
+        """Give back cost (a frame that another limit already counts)."""
+        self.tokens = min(self.capacity, self.tokens + cost)
+
+
 def cost_of(kind):
     """The tokens a frame of type kind costs."""
     return COSTS.get(kind, 1.0)

@@ -364,6 +364,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.send_json({"type": "ack", "client_id": frame["client_id"], "seq": frame["seq"]})
         if created:
             metrics.messages_stored.inc()
+            if self.budget:  # a stored message is the message rate's to count, not ours
+                self.budget.refund(1.0)
         else:
             if token is not None:
                 await ratelimit.release(self.user.pk, token)

@@ -272,7 +272,18 @@
         this.pausedUntil = Date.now() + wait;
         this.view.notice(`You are sending too fast: waiting ${Math.ceil(wait / 1000)} s.`);
         clearTimeout(this.timers.paused);
-        this.timers.paused = setTimeout(() => this._flush(), wait);
+        // The refusal may be of a read (resume, history) rather than a message: whatever
+        // was asked is asked again once the wait is over.
+        const resume = this.resuming;
+        const older = this.loadingOlder;
+        this.timers.paused = setTimeout(() => {
+          if (resume && this.resuming) this._resume();
+          if (older && this.loadingOlder) {
+            this.loadingOlder = false;
+            this.loadOlder();
+          }
+          this._flush();
+        }, wait);
       } else if (code === "empty" || code === "too_long" || code === "auth_required") {
         this._failHead(frame.detail);
       } else {
