@@ -1,5 +1,7 @@
 """Pages (rooms, room, sign-up), the JSON API, and the static files of the client."""
 
+import logging
+import math
 from datetime import timedelta
 from functools import wraps
 
@@ -15,9 +17,11 @@ from django.utils.timesince import timesince
 from django.views.decorators.http import require_GET
 from redis.exceptions import RedisError
 
-from . import presence, protocol, services
+from . import loginlimit, presence, protocol, services
 from .forms import OpenRoomForm, SignupForm
 from .models import Room
+
+log = logging.getLogger("chat.views")
 
 PUBLIC_ROOMS_SHOWN = 100
 
@@ -109,11 +113,38 @@ def room(request, room):
     return render(request, "chat/room.html", {"room_name": room})
 
 
+def _signup_refusal(request, form):
+    """None when this sign-up may go on (it is counted), else the status and Retry-After of
+    the refusal, with the reason added to the form. Counted after the form is valid, so a
+    typo costs nothing, and before the password is hashed and the account stored."""
+    try:
+        wait = loginlimit.signup_attempt(request.META.get("REMOTE_ADDR"))
+    except (RedisError, OSError) as exc:
+        log.warning("event=signup_limit_unavailable error=%r", exc)
+        form.add_error(None, "Signing up is unavailable for a moment; try again shortly.")
+        return 503, 5
+    if wait is None:
+        return None
+    log.info("event=signup_rate_limited ip=%s", request.META.get("REMOTE_ADDR") or "-")
+    minutes = max(1, math.ceil(wait / 60))
+    form.add_error(
+        None, f"Too many accounts were created from your address; try again in {minutes} minute(s)."
+    )
+    return 429, math.ceil(wait)
+
+
 @content_security_policy
 def signup(request):
     form = SignupForm(request.POST or None)
     next_url = request.POST.get("next") or request.GET.get("next") or ""
     if request.method == "POST" and form.is_valid():
+        refusal = _signup_refusal(request, form)
+        if refusal is not None:
+            status, retry_after = refusal
+            context = {"form": form, "next": next_url}
+            response = render(request, "registration/signup.html", context, status=status)
+            response.headers["Retry-After"] = str(retry_after)
+            return response
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         safe = url_has_allowed_host_and_scheme(

@@ -55,11 +55,18 @@ CHAT_CONNECT_RATE_IP = message_rate(
 CHAT_CONNECT_RATE_USER = message_rate(
     os.environ.get("CHAT_CONNECT_RATE_USER", "120/60"), "CHAT_CONNECT_RATE_USER"
 )
+# Log-in attempts per (address, user name) pair, per user name from anywhere, per address.
+CHAT_LOGIN_RATE_PAIR = message_rate(
+    os.environ.get("CHAT_LOGIN_RATE_PAIR", "10/600"), "CHAT_LOGIN_RATE_PAIR"
+)
 CHAT_LOGIN_RATE_USER = message_rate(
-    os.environ.get("CHAT_LOGIN_RATE_USER", "10/600"), "CHAT_LOGIN_RATE_USER"
+    os.environ.get("CHAT_LOGIN_RATE_USER", "100/3600"), "CHAT_LOGIN_RATE_USER"
 )
 CHAT_LOGIN_RATE_IP = message_rate(
     os.environ.get("CHAT_LOGIN_RATE_IP", "50/300"), "CHAT_LOGIN_RATE_IP"
+)
+CHAT_SIGNUP_RATE_IP = message_rate(
+    os.environ.get("CHAT_SIGNUP_RATE_IP", "5/3600"), "CHAT_SIGNUP_RATE_IP"
 )
 
 INSTALLED_APPS = [
