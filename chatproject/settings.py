@@ -6,7 +6,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from .env import flag, host_list, message_rate
+from .env import flag, host_list, message_rate, network_list
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("CHAT_VAR_DIR", BASE_DIR / "var"))
@@ -68,6 +68,10 @@ CHAT_LOGIN_RATE_IP = message_rate(
 CHAT_SIGNUP_RATE_IP = message_rate(
     os.environ.get("CHAT_SIGNUP_RATE_IP", "5/3600"), "CHAT_SIGNUP_RATE_IP"
 )
+
+# Who may scrape /metrics: client addresses (CIDRs), and anyone with the bearer token.
+CHAT_METRICS_ALLOW = network_list(os.environ.get("CHAT_METRICS_ALLOW", "127.0.0.0/8,::1"))
+CHAT_METRICS_TOKEN = os.environ.get("CHAT_METRICS_TOKEN", "")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
