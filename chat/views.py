@@ -12,6 +12,7 @@ from django.db.models import F, Q
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.timesince import timesince
 from django.views.decorators.http import require_GET
@@ -40,6 +41,14 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+
+
+def private(response):
+    """Mark a response that carries a private room's content: kept by no cache (the
+    browser's included, so it is gone after logout), loaded by no other site (CORP)."""
+    patch_cache_control(response, no_store=True, private=True)
+    response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
+    return response
 
 
 def content_security_policy(view):
@@ -109,8 +118,11 @@ def room(request, room):
     if code == services.CLOSE_ANONYMOUS_PRIVATE:
         return redirect_to_login(request.get_full_path())
     if code == services.CLOSE_NOT_MEMBER:
-        return render(request, "chat/forbidden_room.html", {"room_name": room}, status=403)
-    return render(request, "chat/room.html", {"room_name": room})
+        # The same page a name nobody used yet gets: another site that makes its visitor
+        # load this page cannot tell a private room they are not in from a free name.
+        return render(request, "chat/room.html", {"room_name": room})
+    response = render(request, "chat/room.html", {"room_name": room})
+    return private(response) if found is not None and found.is_private else response
 
 
 def _signup_refusal(request, form):
@@ -183,6 +195,12 @@ def room_messages(request, room):
         return JsonResponse({"error": "log in to read this room"}, status=401)
     if code == services.CLOSE_NOT_MEMBER:
         return JsonResponse({"error": "you are not a member of this room"}, status=403)
+    response = _messages_page(request, found, room)
+    return private(response) if found.is_private else response
+
+
+def _messages_page(request, found, room):
+    """The page of messages the query string asks for (400 for a malformed one)."""
     limit = _int_param(request.GET.get("limit"), default=50, low=1, high=protocol.RESUME_MAX)
     since = _int_param(request.GET.get("since"), default=None, low=0, high=protocol.MAX_SEQ)
     if limit is False or since is False:

@@ -93,6 +93,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "chat.admin_csp.AdminContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "chatproject.urls"
