@@ -10,7 +10,7 @@ import contextvars
 import logging
 from functools import partial
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth import SESSION_KEY, get_user_model
 from django.contrib.auth.signals import user_logged_out
 from django.contrib.sessions.models import Session
 from django.db import transaction
@@ -59,8 +59,11 @@ def on_session_deleted(sender, instance, **kwargs):
     """A session went (login() cycles or flushes the old one, logout flushes, the admin or
     clearsessions deletes it): its sockets close with 4001 and reconnect with the browser's
     current cookie, logged in again if it has one, anonymous otherwise."""
-    if instance.session_key and instance.session_key != _logging_out.get():
-        close_sockets_after_commit(session_target(instance.session_key), None, CLOSE_RECONNECT)
+    if not instance.session_key or instance.session_key == _logging_out.get():
+        return
+    if SESSION_KEY not in instance.get_decoded():
+        return  # an anonymous session (login() cycles one each time): no socket names it
+    close_sockets_after_commit(session_target(instance.session_key), None, CLOSE_RECONNECT)
 
 
 def password_changed(instance, update_fields=None):

@@ -204,3 +204,23 @@ async def test_logout__still_4401_not_the_sessions_4001(users):
     alice = await socket(cookie(http))
     await sync_to_async(http.post)("/accounts/logout/")
     assert (await alice.recv_type("__closed__"))["code"] == 4401
+
+
+def test_anonymous_session_deleted__publishes_nothing(users):
+    from django.contrib.sessions.models import Session
+
+    from chat.hub import CONTROL_CHANNEL
+    from redis_core import get_manager
+
+    session = SessionStore()
+    session["cart"] = 1
+    session.create()
+    pubsub = get_manager().client().pubsub()
+    pubsub.subscribe(CONTROL_CHANNEL)
+    pubsub.get_message(timeout=1)  # the subscription's confirmation
+    Session.objects.get(session_key=session.session_key).delete()
+    assert pubsub.get_message(timeout=0.3) is None
+    authenticated = cookie(browser("alice"))
+    Session.objects.get(session_key=authenticated).delete()
+    assert pubsub.get_message(timeout=2)["data"].startswith(b"close session:")
+    pubsub.close()
