@@ -217,8 +217,9 @@ class Hub:
         if len(parts) == 2 and parts[0] == "recheck":
             for feed in list(self.rooms.values()):
                 for member in list(feed.members):
-                    if member.username == parts[1]:
-                        asyncio.ensure_future(member.recheck_session())
+                    recheck = getattr(member, "recheck_session", None)  # sockets with a session
+                    if member.username == parts[1] and recheck is not None:
+                        asyncio.ensure_future(recheck())
             return
         if len(parts) not in (3, 4) or parts[0] != "close" or not parts[2].isdigit():
             log.warning("event=hub_bad_control command=%r", command[:200])
