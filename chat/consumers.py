@@ -285,6 +285,23 @@ class ChatConsumer(AsyncWebsocketConsumer):
         """Close this socket (membership removed, logged out), from the hub's control channel."""
         asyncio.ensure_future(self.close_with(code))
 
+    async def recheck_session(self):
+        """Close with 4001 when this socket's session no longer logs its user in (their
+        password changed), from the hub's control channel; the reconnect logs in again."""
+        from .sessions import CLOSE_RECONNECT, still_valid
+
+        session_key = getattr(self.scope.get("session"), "session_key", None)
+        if self.closing or not self.user.is_authenticated or not session_key:
+            return  # only a session can go stale; a socket without one was let in otherwise
+        try:
+            valid = await still_valid(session_key, self.user.pk)
+        except Exception as exc:  # the database is away: reconnecting checks it anyway
+            log.warning("event=session_recheck_failed error=%r", exc)
+            valid = False
+        if not valid:
+            log.info("event=session_no_longer_valid room=%s user_id=%s", self.room, self.user.pk)
+            await self.close_with(CLOSE_RECONNECT)
+
     # frames from the client ---------------------------------------------------------
 
     async def websocket_receive(self, message):

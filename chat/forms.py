@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth.forms import UserCreationForm
 
 from .models import room_name_validator
+from .usernames import validate_new_username
 
 
 class RoomNameField(forms.CharField):
@@ -32,8 +33,16 @@ class OpenRoomForm(forms.Form):
 
 
 class SignupForm(UserCreationForm):
-    """Django's own sign-up form (user name, password twice, the password validators)."""
+    """Django's own sign-up form (user name, password twice, the password validators); the
+    user name NFKC-normalized (Django's UsernameField), and refused when it mixes scripts
+    or looks like an existing user's (chat.usernames)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["username"].widget.attrs.update(autocapitalize="none", autocomplete="username")
+
+    def clean_username(self):
+        username = super().clean_username()  # NFKC-normalized; None when taken in any case
+        if username:
+            validate_new_username(username)
+        return username

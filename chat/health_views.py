@@ -2,6 +2,8 @@
 
 The readiness checks run on the event loop (async views): one PING through the loop's
 pool, the one the consumers use, and one `SELECT 1`, concurrently and each bounded.
+/readyz checks on every request; /metrics (allowed clients only) shows the latest result
+and checks again only when that is older than READINESS_MAX_AGE, so scrapes cost no probe.
 """
 
 import asyncio
@@ -9,17 +11,20 @@ import time
 
 from channels.db import database_sync_to_async
 from django.db import DatabaseError, connection
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from redis.exceptions import RedisError
 
 from redis_core import get_manager
 
-from . import metrics, shutdown
+from . import metrics, metrics_access, shutdown
 
 __all__ = ["healthz", "readyz", "metrics_view", "readiness"]
 
 CHECK_TIMEOUT = 1.0  # seconds per check: a poller every second never piles up
+READINESS_MAX_AGE = 5.0  # seconds a readiness result stands in for a new check in /metrics
+
+_last_check = {"at": None}  # when the latest readiness check of this process started
 
 
 def healthz(request):
@@ -53,6 +58,7 @@ async def _timed(probe):
 
 async def readiness():
     """{"redis": {"ok", "ms"}, "database": {...}}, checked concurrently; updates the gauges."""
+    _last_check["at"] = time.monotonic()
     redis_check, database_check = await asyncio.gather(_timed(_redis), _timed(_database))
     checks = {"redis": redis_check, "database": database_check}
     metrics.set_readiness(checks, shutdown.draining())
@@ -70,6 +76,15 @@ async def readyz(request):
 
 
 async def metrics_view(request):
-    """This process's metrics in Prometheus text format (scrape every process; see the guide)."""
-    await readiness()
+    """This process's metrics in Prometheus text format (scrape every process; see the guide),
+    for allowed clients only (chat.metrics_access); others get 403."""
+    if not metrics_access.allowed(request):
+        return HttpResponseForbidden(
+            "Metrics are for allowed clients: scrape from an address in CHAT_METRICS_ALLOW, "
+            "or send Authorization: Bearer <CHAT_METRICS_TOKEN>.\n",
+            content_type="text/plain; charset=utf-8",
+        )
+    at = _last_check["at"]
+    if at is None or time.monotonic() - at > READINESS_MAX_AGE:
+        await readiness()  # marks the time first: concurrent scrapes do not all check
     return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)

@@ -28,7 +28,8 @@ log = logging.getLogger("chat.hub")
 CHANNEL_PREFIX = "chat:room:"
 # One process-wide channel for control: "close <target> <code> [<room>]" closes sockets (in
 # one room, or everywhere): target is a user name, "session:<digest>" (one browser session,
-# at logout) or "*" (every socket of the room).
+# at logout) or "*" (every socket of the room). "recheck <user name>" has each socket of
+# that user check its session again (chat.sessions), after a password change.
 CONTROL_CHANNEL = "chat:control"
 # Catching up further than this after a restart is left to the clients' own resume.
 MAX_CATCH_UP = 1000
@@ -213,6 +214,13 @@ class Hub:
 
     def _on_control(self, command):
         parts = command.split()
+        if len(parts) == 2 and parts[0] == "recheck":
+            for feed in list(self.rooms.values()):
+                for member in list(feed.members):
+                    recheck = getattr(member, "recheck_session", None)  # sockets with a session
+                    if member.username == parts[1] and recheck is not None:
+                        asyncio.ensure_future(recheck())
+            return
         if len(parts) not in (3, 4) or parts[0] != "close" or not parts[2].isdigit():
             log.warning("event=hub_bad_control command=%r", command[:200])
             return
@@ -388,6 +396,11 @@ def publish_close(username, code, room=None):
     """Close username's sockets (in room, or all) on every server process (sync callers)."""
     command = f"close {username} {int(code)}" + (f" {room}" if room else "")
     get_manager().client().publish(CONTROL_CHANNEL, command)
+
+
+def publish_recheck(username):
+    """Have username's sockets check their sessions again, on every server process."""
+    get_manager().client().publish(CONTROL_CHANNEL, f"recheck {username}")
 
 
 def presence_frame(change):

@@ -1,10 +1,15 @@
-"""Log-in attempt limits in Redis, per user name and per client address.
+"""Log-in and sign-up attempt limits in Redis.
 
-Every attempt with a user name and a password takes one from both limits *before* the
-password is checked (atomically, one Lua script shared with chat.connlimit), so a burst
-of parallel guesses cannot slip past a check-then-count race. A successful log-in gives
-the user name its full allowance back; the address's allowance is never given back, or an
-attacker could refill it by logging in to an account of their own between guesses.
+Log-in attempts are limited per (address, user name) pair with a small allowance, per
+address, and per user name across all addresses with a much higher ceiling (OWASP: throttle
+per account and source, never lock an account outright), so a stranger who guesses wrong
+passwords for `alice` exhausts only their own allowance, and a distributed guess is slowed.
+Every attempt with a user name and a password takes one from each limit *before* the
+password is checked (atomically, one Lua script shared with chat.connlimit), so a burst of
+parallel guesses cannot slip past a check-then-count race. A successful log-in gives the
+pair its allowance back; neither the address's nor the user name's allowance is given back,
+or an attacker could refill them by logging in to an account of their own between guesses.
+Sign-ups are limited per address.
 """
 
 import hashlib
@@ -24,39 +29,52 @@ from redis_core import get_manager
 from . import connlimit
 
 __all__ = [
-    "attempt", "succeeded", "reset", "LimitedAuthenticationForm",
+    "attempt", "succeeded", "reset", "signup_attempt", "normalize", "LimitedAuthenticationForm",
     "LimitedAdminAuthenticationForm", "LimitedLoginView",
 ]  # fmt: skip
 
 log = logging.getLogger("chat.loginlimit")
 
-DEFAULT_USER_RATE = (10, 600.0)  # 10 guesses at once, then one a minute
+DEFAULT_PAIR_RATE = (10, 600.0)  # one address, one user name: 10 at once, then one a minute
+DEFAULT_USER_RATE = (100, 3600.0)  # one user name from anywhere: only slows a distributed guess
 DEFAULT_IP_RATE = (50, 300.0)  # 50 at once, then one every 6 s
+DEFAULT_SIGNUP_RATE = (5, 3600.0)  # 5 accounts at once per address, then one every 12 minutes
+UNKNOWN_ADDRESS = "unknown"  # the pair of a user name when the server does not know the address
 
 
 def rates():
-    """(user name rate, address rate), each (N, S) or None when off; read per call."""
+    """(pair rate, user name rate, address rate), each (N, S) or None when off; per call."""
     return (
+        getattr(settings, "CHAT_LOGIN_RATE_PAIR", DEFAULT_PAIR_RATE),
         getattr(settings, "CHAT_LOGIN_RATE_USER", DEFAULT_USER_RATE),
         getattr(settings, "CHAT_LOGIN_RATE_IP", DEFAULT_IP_RATE),
     )
 
 
+def normalize(username):
+    """The user name a limit counts: compatibility forms, case and surrounding space folded,
+    so "alice", "ALICE", "ａｌｉｃｅ" and " alice " share one allowance."""
+    return unicodedata.normalize("NFKC", username).casefold().strip()
+
+
+def _digest(username):
+    """A short fixed-length name for any input (lone surrogates included)."""
+    return hashlib.sha256(normalize(username).encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def user_key(username):
-    """The key of a user name: case and compatibility forms folded (so "Alice" and
-    "ＡＬＩＣＥ" share one allowance), hashed so any input makes a short key."""
-    folded = unicodedata.normalize("NFKC", username).casefold()
-    return "chat:login:user:" + hashlib.sha256(folded.encode("utf-8", "surrogatepass")).hexdigest()
+    """The key of a user name's ceiling across all addresses."""
+    return "chat:login:user:" + _digest(username)
 
 
-def attempt(username, ip):
-    """None when an attempt for username from ip may go on (and is counted), else the
-    seconds to wait. Raises RedisError when Redis does not answer."""
-    user_rate, ip_rate = rates()
-    bucket = connlimit.ip_bucket(ip) if ip else None
-    limits = [(user_key(username), user_rate)]
-    if bucket is not None:
-        limits.append((f"chat:login:ip:{bucket}", ip_rate))
+def pair_key(username, ip):
+    """The key of one user name from one address (IPv6 by its /64)."""
+    bucket = (connlimit.ip_bucket(ip) if ip else None) or UNKNOWN_ADDRESS
+    return f"chat:login:pair:{_digest(username)}:{bucket}"
+
+
+def _take(limits):
+    """None when every limit allows (and one is taken from each), else seconds to wait."""
     keys, args = connlimit.plan(limits)
     if not keys:
         return None
@@ -64,14 +82,37 @@ def attempt(username, ip):
     return None if int(wait_ms) <= 0 else connlimit.retry_after(wait_ms)
 
 
-def succeeded(username):
-    """username logged in: its allowance is full again."""
-    reset(username)
+def attempt(username, ip):
+    """None when an attempt for username from ip may go on (and is counted), else the
+    seconds to wait. Raises RedisError when Redis does not answer."""
+    pair_rate, user_rate, ip_rate = rates()
+    bucket = connlimit.ip_bucket(ip) if ip else None
+    limits = [(pair_key(username, ip), pair_rate), (user_key(username), user_rate)]
+    if bucket is not None:
+        limits.append((f"chat:login:ip:{bucket}", ip_rate))
+    return _take(limits)
+
+
+def succeeded(username, ip):
+    """username logged in from ip: that pair's allowance is full again (nothing else)."""
+    get_manager().client().delete(pair_key(username, ip))
 
 
 def reset(username):
-    """Give username its full allowance back (also for an operator unlocking an account)."""
-    get_manager().client().delete(user_key(username))
+    """Give username every allowance back, from every address (an operator unlocking it)."""
+    client = get_manager().client()
+    keys = list(client.scan_iter(match=f"chat:login:pair:{_digest(username)}:*", count=1000))
+    client.delete(user_key(username), *keys)
+
+
+def signup_attempt(ip):
+    """None when a sign-up from ip may go on (and is counted), else the seconds to wait.
+    An unknown address is not limited (see chat.connlimit). Raises RedisError."""
+    bucket = connlimit.ip_bucket(ip) if ip else None
+    if bucket is None:
+        return None
+    rate = getattr(settings, "CHAT_SIGNUP_RATE_IP", DEFAULT_SIGNUP_RATE)
+    return _take([(f"chat:signup:ip:{bucket}", rate)])
 
 
 class LimitedLoginMixin:
@@ -106,7 +147,7 @@ class LimitedLoginMixin:
             )
         cleaned = super().clean()  # raises for a wrong password or a refused account
         try:
-            succeeded(username)
+            succeeded(username, ip)
         except (RedisError, OSError) as exc:
             log.warning("event=login_limit_reset_failed error=%r", exc)
         return cleaned

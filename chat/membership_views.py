@@ -10,7 +10,7 @@ from django.urls import reverse
 from . import membership, protocol
 from .forms import RoomNameField
 from .models import Room, room_name_validator
-from .views import content_security_policy
+from .views import content_security_policy, private
 
 __all__ = ["new_private_room", "room_members"]
 
@@ -74,7 +74,7 @@ def room_members(request, room):
         "members": membership.member_names(found),
         "form": MemberForm(initial={"action": "add"}),
     }
-    return render(request, "chat/members.html", context)
+    return private(render(request, "chat/members.html", context))
 
 
 def _change(request, room, action, username):

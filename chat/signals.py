@@ -1,18 +1,27 @@
-"""Close sockets whose right to stay open ended: logout, deactivation, removed membership,
-a room made private or deleted.
+"""Close sockets whose right to stay open ended: logout, a session deleted or replaced, a
+password changed, deactivation, removed membership, a room made private or deleted.
 
 A socket keeps the user and the access it had at connect time, so each of these events
 closes the affected sockets on every server process (chat.hub's control channel) once the
 change is committed. `connect()` wires the receivers; it is idempotent.
 """
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.signals import user_logged_out
-from django.db.models.signals import post_delete, post_save, pre_save
+import contextvars
+import logging
+from functools import partial
 
-from .hub import session_target
+from django.contrib.auth import SESSION_KEY, get_user_model
+from django.contrib.auth.signals import user_logged_out
+from django.contrib.sessions.models import Session
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save, pre_save
+from redis.exceptions import RedisError
+
+from .hub import publish_recheck, session_target
 from .membership import close_sockets_after_commit
 from .models import Membership, Room
+
+log = logging.getLogger("chat.signals")
 
 __all__ = ["connect", "CLOSE_LOGGED_OUT", "CLOSE_NOT_MEMBER", "EVERYONE"]
 
@@ -23,6 +32,8 @@ CLOSE_ROOM_GONE = 4404
 # Every socket of a room, whoever it belongs to (no user name can contain "*"). Needs the
 # hub to match it: `if user == "*" or member.username == user` in Hub._on_control.
 EVERYONE = "*"
+# The session a logout is flushing: its sockets get the logout's 4401, not a session's 4001.
+_logging_out = contextvars.ContextVar("chat_logging_out", default=None)
 
 
 def on_logged_out(sender, request, user, **kwargs):
@@ -34,10 +45,52 @@ def on_logged_out(sender, request, user, **kwargs):
     if session is not None:
         # django.contrib.auth.logout() flushes the session right after this signal; doing
         # it first means a socket reopened the instant ours close cannot use it any more.
-        session.flush()
+        token = _logging_out.set(session_key)
+        try:
+            session.flush()
+        finally:
+            _logging_out.reset(token)
     # Only this session's sockets: the user's other devices stay logged in and connected.
     target = session_target(session_key) if session_key else user.get_username()
     close_sockets_after_commit(target, None, CLOSE_LOGGED_OUT)
+
+
+def on_session_deleted(sender, instance, **kwargs):
+    """A session went (login() cycles or flushes the old one, logout flushes, the admin or
+    clearsessions deletes it): its sockets close with 4001 and reconnect with the browser's
+    current cookie, logged in again if it has one, anonymous otherwise."""
+    if not instance.session_key or instance.session_key == _logging_out.get():
+        return
+    if SESSION_KEY not in instance.get_decoded():
+        return  # an anonymous session (login() cycles one each time): no socket names it
+    close_sockets_after_commit(session_target(instance.session_key), None, CLOSE_RECONNECT)
+
+
+def password_changed(instance, update_fields=None):
+    """Whether this save of instance writes a new password hash, without a query:
+    set_password() leaves the raw password in `_password` until save() has run (Django's
+    own marker for password_changed()), and set_unusable_password() leaves an unusable
+    hash (then a needless check costs the user's sockets one session read)."""
+    if update_fields is not None and "password" not in update_fields:
+        return False  # e.g. last_login on each log-in
+    if getattr(instance, "_password", None) is not None:
+        return True
+    return not instance.has_usable_password()
+
+
+def _recheck(username):
+    try:
+        publish_recheck(username)
+    except (RedisError, OSError) as exc:
+        # Without Redis no socket stays open anyway (every server closes them with 4012).
+        log.warning("event=recheck_publish_failed user=%s error=%r", username, exc)
+
+
+def on_password_saved(sender, instance, created=False, update_fields=None, **kwargs):
+    """A password changed: once committed, each socket of the user checks its own session
+    (chat.sessions) and closes with 4001 when the session no longer logs them in."""
+    if not created and password_changed(instance, update_fields):
+        transaction.on_commit(partial(_recheck, instance.get_username()))
 
 
 def remember_active(sender, instance, update_fields=None, **kwargs):
@@ -113,6 +166,12 @@ def connect():
     user_logged_out.connect(on_logged_out, dispatch_uid="chat.signals.logged_out")
     pre_save.connect(remember_active, sender=user_model, dispatch_uid="chat.signals.pre_user")
     post_save.connect(on_user_saved, sender=user_model, dispatch_uid="chat.signals.user_saved")
+    post_save.connect(
+        on_password_saved, sender=user_model, dispatch_uid="chat.signals.password_saved"
+    )
+    post_delete.connect(
+        on_session_deleted, sender=Session, dispatch_uid="chat.signals.session_deleted"
+    )
     post_delete.connect(
         on_user_deleted, sender=user_model, dispatch_uid="chat.signals.user_deleted"
     )

@@ -1,5 +1,7 @@
 """Pages (rooms, room, sign-up), the JSON API, and the static files of the client."""
 
+import logging
+import math
 from datetime import timedelta
 from functools import wraps
 
@@ -10,14 +12,17 @@ from django.db.models import F, Q
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.cache import patch_cache_control
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.timesince import timesince
 from django.views.decorators.http import require_GET
 from redis.exceptions import RedisError
 
-from . import presence, protocol, services
+from . import loginlimit, presence, protocol, services
 from .forms import OpenRoomForm, SignupForm
 from .models import Room
+
+log = logging.getLogger("chat.views")
 
 PUBLIC_ROOMS_SHOWN = 100
 
@@ -36,6 +41,14 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+
+
+def private(response):
+    """Mark a response that carries a private room's content: kept by no cache (the
+    browser's included, so it is gone after logout), loaded by no other site (CORP)."""
+    patch_cache_control(response, no_store=True, private=True)
+    response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
+    return response
 
 
 def content_security_policy(view):
@@ -105,8 +118,31 @@ def room(request, room):
     if code == services.CLOSE_ANONYMOUS_PRIVATE:
         return redirect_to_login(request.get_full_path())
     if code == services.CLOSE_NOT_MEMBER:
-        return render(request, "chat/forbidden_room.html", {"room_name": room}, status=403)
-    return render(request, "chat/room.html", {"room_name": room})
+        # The same page a name nobody used yet gets: another site that makes its visitor
+        # load this page cannot tell a private room they are not in from a free name.
+        return render(request, "chat/room.html", {"room_name": room})
+    response = render(request, "chat/room.html", {"room_name": room})
+    return private(response) if found is not None and found.is_private else response
+
+
+def _signup_refusal(request, form):
+    """None when this sign-up may go on (it is counted), else the status and Retry-After of
+    the refusal, with the reason added to the form. Counted after the form is valid, so a
+    typo costs nothing, and before the password is hashed and the account stored."""
+    try:
+        wait = loginlimit.signup_attempt(request.META.get("REMOTE_ADDR"))
+    except (RedisError, OSError) as exc:
+        log.warning("event=signup_limit_unavailable error=%r", exc)
+        form.add_error(None, "Signing up is unavailable for a moment; try again shortly.")
+        return 503, 5
+    if wait is None:
+        return None
+    log.info("event=signup_rate_limited ip=%s", request.META.get("REMOTE_ADDR") or "-")
+    minutes = max(1, math.ceil(wait / 60))
+    form.add_error(
+        None, f"Too many accounts were created from your address; try again in {minutes} minute(s)."
+    )
+    return 429, math.ceil(wait)
 
 
 @content_security_policy
@@ -114,6 +150,13 @@ def signup(request):
     form = SignupForm(request.POST or None)
     next_url = request.POST.get("next") or request.GET.get("next") or ""
     if request.method == "POST" and form.is_valid():
+        refusal = _signup_refusal(request, form)
+        if refusal is not None:
+            status, retry_after = refusal
+            context = {"form": form, "next": next_url}
+            response = render(request, "registration/signup.html", context, status=status)
+            response.headers["Retry-After"] = str(retry_after)
+            return response
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         safe = url_has_allowed_host_and_scheme(
@@ -152,6 +195,12 @@ def room_messages(request, room):
         return JsonResponse({"error": "log in to read this room"}, status=401)
     if code == services.CLOSE_NOT_MEMBER:
         return JsonResponse({"error": "you are not a member of this room"}, status=403)
+    response = _messages_page(request, found, room)
+    return private(response) if found.is_private else response
+
+
+def _messages_page(request, found, room):
+    """The page of messages the query string asks for (400 for a malformed one)."""
     limit = _int_param(request.GET.get("limit"), default=50, low=1, high=protocol.RESUME_MAX)
     since = _int_param(request.GET.get("since"), default=None, low=0, high=protocol.MAX_SEQ)
     if limit is False or since is False:

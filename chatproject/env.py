@@ -1,10 +1,11 @@
 """Parse the environment for settings.py: pure functions with errors that say what to do."""
 
+import ipaddress
 import re
 
 from django.core.exceptions import ImproperlyConfigured
 
-__all__ = ["count", "flag", "host_list", "message_rate"]
+__all__ = ["count", "flag", "host_list", "message_rate", "network_list"]
 
 RATE = re.compile(r"^\s*(\d{1,9})\s*/\s*(\d{1,9}(?:\.\d{1,6})?)\s*$")
 COUNT = re.compile(r"^\s*(\d{1,9})\s*$")
@@ -49,3 +50,17 @@ def message_rate(value, name="CHAT_MESSAGE_RATE"):
             f"{name}={value!r}: use N/S (N per S seconds, e.g. 30/10) or 0 (no limit)."
         )
     return int(match.group(1)), float(match.group(2))
+
+
+def network_list(value, name="CHAT_METRICS_ALLOW"):
+    """'127.0.0.0/8,::1' -> ('127.0.0.0/8', '::1'), each checked; '' -> () (none)."""
+    networks = tuple(n.strip() for n in value.split(",") if n.strip())
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}={value!r}: {network!r} is not an address or network; use "
+                "comma-separated CIDRs, e.g. 127.0.0.0/8,::1,10.0.0.0/8."
+            ) from None
+    return networks

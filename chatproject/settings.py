@@ -6,7 +6,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from .env import count, flag, host_list, message_rate
+from .env import count, flag, host_list, message_rate, network_list
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("CHAT_VAR_DIR", BASE_DIR / "var"))
@@ -65,12 +65,23 @@ CHAT_FRAME_BUDGET = message_rate(os.environ.get("CHAT_FRAME_BUDGET", "100/5"), "
 CHAT_ROOM_CREATE_RATE = message_rate(
     os.environ.get("CHAT_ROOM_CREATE_RATE", "20/3600"), "CHAT_ROOM_CREATE_RATE"
 )
+# Log-in attempts per (address, user name) pair, per user name from anywhere, per address.
+CHAT_LOGIN_RATE_PAIR = message_rate(
+    os.environ.get("CHAT_LOGIN_RATE_PAIR", "10/600"), "CHAT_LOGIN_RATE_PAIR"
+)
 CHAT_LOGIN_RATE_USER = message_rate(
-    os.environ.get("CHAT_LOGIN_RATE_USER", "10/600"), "CHAT_LOGIN_RATE_USER"
+    os.environ.get("CHAT_LOGIN_RATE_USER", "100/3600"), "CHAT_LOGIN_RATE_USER"
 )
 CHAT_LOGIN_RATE_IP = message_rate(
     os.environ.get("CHAT_LOGIN_RATE_IP", "50/300"), "CHAT_LOGIN_RATE_IP"
 )
+CHAT_SIGNUP_RATE_IP = message_rate(
+    os.environ.get("CHAT_SIGNUP_RATE_IP", "5/3600"), "CHAT_SIGNUP_RATE_IP"
+)
+
+# Who may scrape /metrics: client addresses (CIDRs), and anyone with the bearer token.
+CHAT_METRICS_ALLOW = network_list(os.environ.get("CHAT_METRICS_ALLOW", "127.0.0.0/8,::1"))
+CHAT_METRICS_TOKEN = os.environ.get("CHAT_METRICS_TOKEN", "")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -92,6 +103,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "chat.admin_csp.AdminContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "chatproject.urls"
@@ -124,6 +136,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "chat.passwords.VisibleCharactersValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

@@ -1,13 +1,28 @@
 """/healthz, /readyz and /metrics against the session's real Redis and database."""
 
 import pytest
+from django.test import Client as HttpClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from chat import shutdown
+from chat import health_views, shutdown
 from redis_core import get_manager
 from tests.wsutil import Client
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+STRANGER = "203.0.113.9"
+
+
+def client_from(address):
+    """A (sync) test client whose requests come from address (REMOTE_ADDR)."""
+    return HttpClient(REMOTE_ADDR=address)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_readiness(monkeypatch):
+    """/metrics reuses a readiness result for a few seconds: each test starts without one,
+    so it sees its own Redis and draining state."""
+    monkeypatch.setitem(health_views._last_check, "at", None)
 
 
 def samples(text):
@@ -114,3 +129,43 @@ async def test_metrics__closes_counted_by_code(async_client):
     assert (await client.recv())["code"] == 4404
     await client.close()
     assert (await scrape(async_client))[key] == before + 1
+
+
+PING = ("chat_redis_command_seconds_count", frozenset({("command", "ping")}))
+
+
+def test_metrics__a_stranger_gets_403():
+    response = client_from(STRANGER).get("/metrics")
+    assert response.status_code == 403
+    assert b"CHAT_METRICS_ALLOW" in response.content
+    assert b"chat_connections_open" not in response.content
+
+
+def test_metrics__the_bearer_token_opens_it_from_anywhere(settings):
+    settings.CHAT_METRICS_TOKEN = "s3cret-scrape-token"
+    good = {"Authorization": "Bearer s3cret-scrape-token"}
+    response = client_from(STRANGER).get("/metrics", headers=good)
+    assert response.status_code == 200 and b"chat_connections_open" in response.content
+    bad = {"Authorization": "Bearer s3cret-scrape-tokeN"}
+    assert client_from(STRANGER).get("/metrics", headers=bad).status_code == 403
+
+
+def test_metrics__allowed_networks_from_the_setting(settings):
+    settings.CHAT_METRICS_ALLOW = ("10.0.0.0/8", "2001:db8::/32")
+    assert client_from("10.2.3.4").get("/metrics").status_code == 200
+    assert client_from("2001:db8::7").get("/metrics").status_code == 200
+    assert client_from("127.0.0.1").get("/metrics").status_code == 403
+
+
+async def test_metrics__scrapes_reuse_the_readiness_result_instead_of_probing(async_client):
+    first = await scrape(async_client)
+    for _ in range(10):
+        found = await scrape(async_client)
+    assert found[PING] == first[PING]  # ten scrapes, no PING
+    assert found[("chat_ready", frozenset())] == 1
+
+
+async def test_metrics__a_stale_readiness_result_is_checked_again(async_client, monkeypatch):
+    monkeypatch.setattr(health_views, "READINESS_MAX_AGE", 0.0)
+    first = await scrape(async_client)
+    assert (await scrape(async_client))[PING] == first[PING] + 1
