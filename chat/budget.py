@@ -55,7 +55,6 @@ class FrameBudget:
             return 0.0
         return (cost - self.tokens) / self.rate
 
-
     def refund(self, cost):
         """Give back cost (a frame that another limit already counts)."""
         self.tokens = min(self.capacity, self.tokens + cost)

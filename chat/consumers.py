@@ -34,6 +34,11 @@ ABUSE_WINDOW = 10.0  # seconds: refusals of the frame budget counted for abuse
 # produced them) is closed with 4013 and resumes by seq when it comes back, rather than
 # holding the server's memory.
 MAX_OUTGOING_BYTES = 1 << 20
+# Replies of many frames (a resume) wait for the socket to take what is queued once it
+# holds this much, so a reader that keeps up is never cut off by a reply of ours; one that
+# takes nothing for REPLY_DRAIN_TIMEOUT seconds is closed like any slow reader.
+REPLY_HIGH_WATER = 256 << 10
+REPLY_DRAIN_TIMEOUT = 5.0
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
@@ -263,6 +268,21 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.close_with(CLOSE_NOT_READY)
         return True
 
+    async def _wait_drained(self):
+        """Before more of a long reply: wait (bounded) until the socket holds under
+        REPLY_HIGH_WATER; False, and the socket closed with 4013, when it does not."""
+        if self.wire is None or self.wire.buffered() <= REPLY_HIGH_WATER:
+            return not self.closing
+        deadline = time.monotonic() + REPLY_DRAIN_TIMEOUT
+        while not self.closing and self.wire.buffered() > REPLY_HIGH_WATER:
+            if time.monotonic() > deadline:
+                metrics.slow_readers_closed.inc()
+                log.warning("event=slow_reader_closed room=%s", self.room)
+                await self.close_with(CLOSE_NOT_READY)
+                break
+            await asyncio.sleep(0.01)  # the reactor writes meanwhile
+        return not self.closing
+
     async def send_text(self, text):
         """Send one frame of ours (a reply, hello, presence), counted against the bound."""
         if self.closing:
@@ -345,7 +365,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if isinstance(command, protocol.Post):
             await self.post(command)
         elif isinstance(command, protocol.HistoryRequest):
-            if await self._check_backlog():
+            if not await self._wait_drained():
                 return  # not one byte more for a client that does not read
             page = await database_sync_to_async(services.messages_before)(
                 self.room, command.before, command.limit
@@ -445,14 +465,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def resume(self, since):
         self.held = self.held if self.held is not None else []
         try:
-            if await self._check_backlog():
+            if not await self._wait_drained():
                 return
             page = await database_sync_to_async(services.messages_after)(
                 self.room, since, protocol.RESUME_MAX
             )
             for message in page.messages:
                 # Encoded one at a time and sent only while the client keeps up.
-                if not await self.send_text(protocol.encode(message)):
+                if not await self._wait_drained() or not await self.send_text(
+                    protocol.encode(message)
+                ):
                     return
                 metrics.resumed_messages.inc()
                 self.cursor = max(self.cursor, message["seq"])

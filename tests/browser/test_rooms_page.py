@@ -16,7 +16,9 @@ def connected(page):
 
 
 def test_rooms_page__online_counts_change_when_pages_open_and_close(open_page):
-    guest = connected(open_page(None, "/chat/counted/"))  # the room comes into being
+    carol = connected(open_page("carol", "/chat/counted/"))  # a user's visit creates it
+    carol.close()
+    guest = connected(open_page(None, "/chat/counted/"))  # anonymous readers create nothing
     rooms = open_page("alice", "/")
     count = rooms.locator('.room-row[data-room="counted"] .online')
     expect(count).to_have_text("1 online")
