@@ -8,6 +8,8 @@ page without actions), is allowed by its hash, so nothing else inline can run or
 from asgiref.sync import iscoroutinefunction
 from django.utils.decorators import sync_and_async_middleware
 
+from .csp import csp
+
 __all__ = ["AdminContentSecurityPolicyMiddleware", "ADMIN_CONTENT_SECURITY_POLICY"]
 
 # sha256 of the <style> body of django/contrib/admin/templates/admin/change_list.html
@@ -15,19 +17,7 @@ __all__ = ["AdminContentSecurityPolicyMiddleware", "ADMIN_CONTENT_SECURITY_POLIC
 # changes it fails there, not silently in browsers).
 CHANGE_LIST_STYLE = "'sha256-blvLUW3UscWqsXGByNOqdBboM+ShWAuugp2mC/wbafU='"
 
-ADMIN_CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        f"style-src 'self' {CHANGE_LIST_STYLE}",
-        "img-src 'self' data:",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
+ADMIN_CONTENT_SECURITY_POLICY = csp(f"'self' {CHANGE_LIST_STYLE}")
 
 
 def _add_policy(request, response):

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET
 from redis.exceptions import RedisError
 
 from . import loginlimit, presence, protocol, services
+from .csp import csp
 from .forms import OpenRoomForm, SignupForm
 from .models import Room
 
@@ -28,19 +29,7 @@ PUBLIC_ROOMS_SHOWN = 100
 
 # The pages load only our own scripts and styles and talk only to their own origin: a
 # message that slipped past the client's text-only rendering still could not run code.
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
+CONTENT_SECURITY_POLICY = csp()
 
 
 def private(response):
