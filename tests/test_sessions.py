@@ -10,7 +10,7 @@ from django.test import Client as HttpClient
 from chat import signals
 from chat.models import Room
 from chat.sessions import session_still_valid
-from tests.wsutil import Client
+from tests.wsutil import socket, still_open
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -40,19 +40,6 @@ def browser(name=None):
 
 def cookie(http):
     return http.cookies["sessionid"].value
-
-
-async def socket(sessionid, room="lobby"):
-    client = Client(room)
-    client.comm.scope["headers"].append((b"cookie", f"sessionid={sessionid}".encode()))
-    assert (await client.connect())[0]
-    client.hello = await client.recv_type("hello")
-    return client
-
-
-async def still_open(client):
-    await client.send({"type": "ping"})
-    return (await client.recv_type("pong"))["type"] == "pong"
 
 
 async def posts(client, text):
@@ -94,9 +81,9 @@ def test_session_still_valid__honours_secret_key_fallbacks(users, settings):
 
 async def test_password_set_by_an_admin__closes_every_session_of_the_user_4001(users):
     laptop, phone = await sync_to_async(browser)("alice"), await sync_to_async(browser)("alice")
-    on_laptop = await socket(cookie(laptop))
-    on_phone = await socket(cookie(phone), room="other")
-    bob = await socket(cookie(await sync_to_async(browser)("bob")))
+    on_laptop = await socket(sessionid=cookie(laptop))
+    on_phone = await socket("other", sessionid=cookie(phone))
+    bob = await socket(sessionid=cookie(await sync_to_async(browser)("bob")))
     assert on_laptop.hello["user"] == "alice"
     await posts(bob, "before")  # alice's socket keeps receiving until the change
     assert (await on_laptop.recv_type("message"))["text"] == "before"
@@ -110,7 +97,7 @@ async def test_password_set_by_an_admin__closes_every_session_of_the_user_4001(u
     assert (await on_laptop.recv_type("__closed__"))["code"] == 4001
     assert (await on_phone.recv_type("__closed__"))["code"] == 4001
     assert await still_open(bob)
-    again = await socket(cookie(laptop))  # the reconnect: the old session logs nobody in
+    again = await socket(sessionid=cookie(laptop))  # the reconnect: the old session logs nobody in
     assert again.hello["user"] is None
     await again.send({"type": "message", "text": "still alice?"})
     assert (await again.recv_type("error"))["code"] == "auth_required"
@@ -122,8 +109,8 @@ async def test_password_changed_by_the_user__their_tab_comes_back_logged_in(user
     # Django's PasswordChangeView, as the admin wires it (alice is staff to reach it).
     await sync_to_async(get_user_model().objects.filter(username="alice").update)(is_staff=True)
     own, other = await sync_to_async(browser)("alice"), await sync_to_async(browser)("alice")
-    mine = await socket(cookie(own))
-    theirs = await socket(cookie(other))
+    mine = await socket(sessionid=cookie(own))
+    theirs = await socket(sessionid=cookie(other))
     old = cookie(own)
     data = {
         "old_password": "pw-alice-123456",
@@ -135,17 +122,17 @@ async def test_password_changed_by_the_user__their_tab_comes_back_logged_in(user
     assert (await mine.recv_type("__closed__"))["code"] == 4001
     assert (await theirs.recv_type("__closed__"))["code"] == 4001
     assert cookie(own) != old  # update_session_auth_hash rotated it
-    back = await socket(cookie(own))
+    back = await socket(sessionid=cookie(own))
     assert back.hello["user"] == "alice"
     assert (await posts(back, "still me"))["seq"] == 1
-    stale = await socket(cookie(other))
+    stale = await socket(sessionid=cookie(other))
     assert stale.hello["user"] is None
     for client in (back, stale):
         await client.close()
 
 
 async def test_other_saves__recheck_nothing(users):
-    alice = await socket(cookie(await sync_to_async(browser)("alice")))
+    alice = await socket(sessionid=cookie(await sync_to_async(browser)("alice")))
 
     def touch():
         user = get_user_model().objects.get(username="alice")
@@ -165,7 +152,7 @@ async def test_other_saves__recheck_nothing(users):
 async def test_another_users_login_on_the_same_browser__closes_the_old_sessions_sockets(users):
     http = await sync_to_async(browser)("alice")
     alices = cookie(http)
-    alice = await socket(alices)
+    alice = await socket(sessionid=alices)
     assert alice.hello["user"] == "alice"
     response = await sync_to_async(http.post)(
         "/accounts/login/", {"username": "bob", "password": "pw-bob-123456"}
@@ -173,11 +160,11 @@ async def test_another_users_login_on_the_same_browser__closes_the_old_sessions_
     assert response.status_code == 302
     assert (await alice.recv_type("__closed__"))["code"] == 4001
     # the old cookie logs nobody in: it cannot post as alice
-    old = await socket(alices)
+    old = await socket(sessionid=alices)
     assert old.hello["user"] is None
     await old.send({"type": "message", "text": "as alice?"})
     assert (await old.recv_type("error"))["code"] == "auth_required"
-    now = await socket(cookie(http))  # the browser's cookie now: bob
+    now = await socket(sessionid=cookie(http))  # the browser's cookie now: bob
     assert now.hello["user"] == "bob"
     assert await sync_to_async(lambda: Room.objects.get(name="lobby").last_seq)() == 0
     for client in (old, now):
@@ -186,7 +173,7 @@ async def test_another_users_login_on_the_same_browser__closes_the_old_sessions_
 
 async def test_session_deleted_in_the_admin__its_sockets_closed_4001_others_kept(users):
     one, two = await sync_to_async(browser)("alice"), await sync_to_async(browser)("alice")
-    first, second = await socket(cookie(one)), await socket(cookie(two))
+    first, second = await socket(sessionid=cookie(one)), await socket(sessionid=cookie(two))
 
     def delete():
         from django.contrib.sessions.models import Session
@@ -201,7 +188,7 @@ async def test_session_deleted_in_the_admin__its_sockets_closed_4001_others_kept
 
 async def test_logout__still_4401_not_the_sessions_4001(users):
     http = await sync_to_async(browser)("alice")
-    alice = await socket(cookie(http))
+    alice = await socket(sessionid=cookie(http))
     await sync_to_async(http.post)("/accounts/logout/")
     assert (await alice.recv_type("__closed__"))["code"] == 4401
 

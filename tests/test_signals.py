@@ -12,7 +12,7 @@ from chat import membership, signals
 from chat.hub import CONTROL_CHANNEL
 from chat.models import Membership, Room
 from redis_core import get_manager
-from tests.wsutil import Client
+from tests.wsutil import Client, socket, still_open
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,21 +32,6 @@ def logged_in(user):
     http = HttpClient()
     http.force_login(user)
     return http, http.cookies["sessionid"].value
-
-
-async def socket(room="lobby", user=None, sessionid=None):
-    """A connected socket that has read its hello; authenticated by user or by cookie."""
-    client = Client(room, user=user)
-    if sessionid:
-        client.comm.scope["headers"].append((b"cookie", f"sessionid={sessionid}".encode()))
-    assert (await client.connect())[0]
-    client.hello = await client.recv_type("hello")
-    return client
-
-
-async def still_open(client):
-    await client.send({"type": "ping"})
-    return (await client.recv_type("pong"))["type"] == "pong"
 
 
 # logout -----------------------------------------------------------------------------

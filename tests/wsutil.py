@@ -58,3 +58,19 @@ class Client:
 
     async def close(self):
         await self.comm.disconnect(timeout=5)
+
+
+async def socket(room="lobby", user=None, sessionid=None):
+    """A connected Client that has read its hello; authenticated by user or by cookie."""
+    client = Client(room, user=user)
+    if sessionid:
+        client.comm.scope["headers"].append((b"cookie", f"sessionid={sessionid}".encode()))
+    assert (await client.connect())[0]
+    client.hello = await client.recv_type("hello")
+    return client
+
+
+async def still_open(client):
+    """True when the socket still answers a ping."""
+    await client.send({"type": "ping"})
+    return (await client.recv_type("pong"))["type"] == "pong"
