@@ -1,16 +1,13 @@
 """The admin: rooms, memberships, messages, and moderation (hide a message for everyone, live)."""
 
-import json
 import logging
 
 from django.contrib import admin, messages
 from django.db import transaction
 from redis.exceptions import RedisError
 
-from redis_core import get_manager
-
-from .hub import CHANNEL_PREFIX
-from .loginlimit import LimitedAdminAuthenticationForm
+from .broadcast import publish_ephemeral
+from .limits.login import LimitedAdminAuthenticationForm
 from .models import Membership, Message, Room
 
 log = logging.getLogger("chat.admin")
@@ -22,12 +19,9 @@ def publish_hidden(room_name, seqs):
     Returns False when Redis did not answer: the messages stay hidden in the database,
     so history, resume and the API leave them out; only open pages keep showing them.
     """
-    client = get_manager().client()
     try:
         for seq in seqs:
-            frame = json.dumps({"type": "hidden", "room": room_name, "seq": seq})
-            # "e <exclude user>\t<exclude connection>\n": an ephemeral event for every member.
-            client.publish(CHANNEL_PREFIX + room_name, "e \t\n" + frame)
+            publish_ephemeral(room_name, {"type": "hidden", "room": room_name, "seq": seq})
     except (RedisError, OSError) as exc:
         log.warning("event=hide_publish_failed room=%s error=%r", room_name, exc)
         return False

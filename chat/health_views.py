@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 
 from redis_core import get_manager
 
-from . import metrics, metrics_access, shutdown
+from . import draining, metrics, metrics_access
 
 __all__ = ["healthz", "readyz", "metrics_view", "readiness"]
 
@@ -61,16 +61,16 @@ async def readiness():
     _last_check["at"] = time.monotonic()
     redis_check, database_check = await asyncio.gather(_timed(_redis), _timed(_database))
     checks = {"redis": redis_check, "database": database_check}
-    metrics.set_readiness(checks, shutdown.draining())
+    metrics.set_readiness(checks, draining.draining())
     return checks
 
 
 async def readyz(request):
     """200 when Redis and the database answer (and the process is not shutting down), else 503."""
     checks = await readiness()
-    ok = all(check["ok"] for check in checks.values()) and not shutdown.draining()
+    ok = all(check["ok"] for check in checks.values()) and not draining.draining()
     body = {"status": "ok" if ok else "unavailable", "checks": checks}
-    if shutdown.draining():
+    if draining.draining():
         body["draining"] = True
     return JsonResponse(body, status=200 if ok else 503)
 

@@ -5,24 +5,17 @@ Removing a member closes that user's open sockets to the room on every server pr
 access check. chat.signals does the same for removals made elsewhere (the admin).
 """
 
-import logging
-from functools import partial
-
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from redis.exceptions import RedisError
 
-from . import hub, protocol
+from . import protocol
+from .broadcast import close_sockets_after_commit
 from .models import Membership, Room
 
 __all__ = [
     "MembershipError", "NotOwner", "is_owner", "require_owner", "create_private_room",
-    "member_names", "add_member", "remove_member", "close_sockets_after_commit", "close_sockets",
+    "member_names", "add_member", "remove_member",
 ]  # fmt: skip
-
-log = logging.getLogger("chat.membership")
-
-CLOSE_NOT_MEMBER = 4403
 
 
 class MembershipError(Exception):
@@ -96,25 +89,4 @@ def remove_member(room, actor, username):
         membership.chat_sockets_closed = True  # chat.signals: closed here already
         membership.delete()
         close_sockets_after_commit(username, room.name)
-    return True
-
-
-def close_sockets_after_commit(username, room_name=None, code=CLOSE_NOT_MEMBER):
-    """Once the current transaction commits, close username's sockets (to room_name, or
-    all) on every server process. Runs at once outside a transaction."""
-    transaction.on_commit(partial(close_sockets, username, room_name, code))
-
-
-def close_sockets(username, room_name=None, code=CLOSE_NOT_MEMBER):
-    """Close username's sockets now; False when Redis did not answer.
-
-    Without Redis no socket stays open anyway: every server closes its sockets with 4012
-    when Redis is lost, and each reconnect passes the access check again."""
-    try:
-        hub.publish_close(username, code, room_name)
-    except (RedisError, OSError) as exc:
-        log.warning(
-            "event=close_publish_failed user=%s room=%s error=%r", username, room_name or "*", exc
-        )
-        return False
     return True

@@ -1,5 +1,6 @@
 """The wire contract as pure functions: parse client frames, build server frames."""
 
+import enum
 import json
 import re
 import unicodedata
@@ -9,7 +10,7 @@ from typing import ClassVar
 from urllib.parse import parse_qs
 
 __all__ = [
-    "ProtocolError", "Post", "HistoryRequest", "Resume", "Typing", "Ping",
+    "CloseCode", "ProtocolError", "Post", "HistoryRequest", "Resume", "Typing", "Ping",
     "parse_frame", "frame_too_large", "parse_int", "parse_since", "valid_room", "visible",
     "encode",
 ]  # fmt: skip
@@ -37,6 +38,31 @@ _BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 # categories of format, control, separator and unassigned characters.
 _BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 _INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cn", "Cs", "Zs", "Zl", "Zp", "Mn", "Me"})
+
+
+class CloseCode(enum.IntEnum):
+    """The close codes of the contract: the only place a 4xxx code is written."""
+
+    NORMAL = 1000
+    """Normal close: the client stops."""
+    GOING_AWAY = 4001
+    """The server goes away (graceful shutdown) or asks the socket to reconnect and pass
+    the checks again (access narrowed, session rotated): reconnect with backoff, resume."""
+    TOO_BIG = 4009
+    """A frame over 65,536 bytes (daphne's own limit sends 1009): do not resend it."""
+    REDIS_LOST = 4012
+    """The Redis backend was lost or is not reachable: reconnect with backoff, resume."""
+    TRY_LATER = 4013
+    """Not ready, shedding load, over a connection limit, or too slow a reader: reconnect
+    with backoff (and resume)."""
+    ANONYMOUS = 4401
+    """The room is private and the connection is anonymous (or was logged out): log in."""
+    NOT_MEMBER = 4403
+    """The room is private and the user is not (or no longer) a member: stop."""
+    BAD_ROOM = 4404
+    """The room name is invalid, or the room was deleted: stop."""
+    ABUSE = 4429
+    """Closed for abuse after repeated rate-limit refusals: wait, then reconnect."""
 
 
 class ProtocolError(Exception):
@@ -244,6 +270,18 @@ def fit(messages, keep):
 
 def error(code, detail, **extra):
     return {"type": "error", "code": code, "detail": detail, **extra}
+
+
+def ack(client_id, seq):
+    return {"type": "ack", "client_id": client_id, "seq": seq}
+
+
+def history(messages, complete):
+    return {"type": "history", "messages": messages, "complete": complete}
+
+
+def resumed(seq, complete):
+    return {"type": "resumed", "seq": seq, "complete": complete}
 
 
 def hello(room, user, seq, history, complete):

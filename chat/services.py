@@ -10,16 +10,15 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import connlimit, protocol
+from . import protocol
+from .limits import connections as connlimit
 from .models import Membership, Message, Room
 
 __all__ = [
-    "Page", "get_or_create_room", "access_code", "post_message",
+    "Page", "AccessDenied", "LoginRequired", "NotMember", "RoomGone", "RoomLimitReached",
+    "get_or_create_room", "check_access", "open_room", "post_message",
     "latest_messages", "messages_after", "messages_before", "frames_for",
 ]  # fmt: skip
-
-CLOSE_ANONYMOUS_PRIVATE = 4401
-CLOSE_NOT_MEMBER = 4403
 
 
 @dataclass
@@ -41,15 +40,31 @@ def get_or_create_room(name):
     return room
 
 
-def access_code(room, user):
-    """None when user may read room, else the close code the contract names."""
+class AccessDenied(Exception):
+    """The user may not read the room."""
+
+
+class LoginRequired(AccessDenied):
+    """The room is private and the user is anonymous."""
+
+
+class NotMember(AccessDenied):
+    """The room is private and the user is not a member."""
+
+
+class RoomGone(AccessDenied):
+    """The room was deleted."""
+
+
+def check_access(room, user):
+    """Nothing when user may read room; LoginRequired or NotMember otherwise."""
     if not room.is_private:
-        return None
+        return
     if not user.is_authenticated:
-        return CLOSE_ANONYMOUS_PRIVATE
+        raise LoginRequired(room.name)
     if room.owner_id == user.pk or Membership.objects.filter(room=room, user=user).exists():
-        return None
-    return CLOSE_NOT_MEMBER
+        return
+    raise NotMember(room.name)
 
 
 class RoomLimitReached(Exception):
@@ -61,7 +76,7 @@ class RoomLimitReached(Exception):
 
 
 def open_room(name, user):
-    """(room, None) when user may read room name, else (room, close code): one trip to the
+    """The room called name, when user may read it (else AccessDenied): one trip to the
     database thread for a connect. A room that does not exist is created when a logged-in
     user opens it (within their room-creation limit); for anyone else it is an empty room
     that is not stored (its pk is None) until somebody creates it."""
@@ -72,8 +87,9 @@ def open_room(name, user):
         except RoomLimitReached:
             room = None
         if room is None:
-            return Room(name=name), None
-    return room, access_code(room, user)
+            return Room(name=name)
+    check_access(room, user)
+    return room
 
 
 def create_room(name, user):
@@ -100,10 +116,12 @@ def room_id_named(name):
     return Room.objects.filter(name=name).values_list("pk", flat=True).first()
 
 
-def access_code_now(room_id, user):
-    """access_code() on the room as stored now; 4404 when it was deleted meanwhile."""
+def check_access_now(room_id, user):
+    """check_access() on the room as stored now; RoomGone when it was deleted meanwhile."""
     room = Room.objects.filter(pk=room_id).first()
-    return 4404 if room is None else access_code(room, user)
+    if room is None:
+        raise RoomGone(str(room_id))
+    check_access(room, user)
 
 
 def frame_of(message, room_name, username):

@@ -2,7 +2,7 @@
 
 A socket authenticates once, at connect. When the user's password changes (by the user,
 or by an admin with set_password()), Django refuses their other sessions on the next HTTP
-request; chat.signals asks every socket of that user (chat.hub's `recheck` command) to
+request; chat.signals asks every socket of that user (chat.realtime.hub's `recheck` command) to
 apply Django's same rule to its own session, and the ones that fail close with 4001, so
 the reconnect authenticates again with whatever cookie the browser holds now.
 """

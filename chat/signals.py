@@ -2,7 +2,7 @@
 password changed, deactivation, removed membership, a room made private or deleted.
 
 A socket keeps the user and the access it had at connect time, so each of these events
-closes the affected sockets on every server process (chat.hub's control channel) once the
+closes the affected sockets on every server process (chat.realtime.hub's control channel) once the
 change is committed. `connect()` wires the receivers; it is idempotent.
 """
 
@@ -17,21 +17,19 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 from redis.exceptions import RedisError
 
-from .hub import publish_recheck, session_target
-from .membership import close_sockets_after_commit
+from .broadcast import close_sockets_after_commit, publish_recheck, session_target
+from .envelope import EVERYONE
 from .models import Membership, Room
+from .protocol import CloseCode
 
 log = logging.getLogger("chat.signals")
 
 __all__ = ["connect", "CLOSE_LOGGED_OUT", "CLOSE_NOT_MEMBER", "EVERYONE"]
 
-CLOSE_LOGGED_OUT = 4401  # the connection is anonymous now: the client stops, to log in
-CLOSE_NOT_MEMBER = 4403
-CLOSE_RECONNECT = 4001  # reconnect: the access check then lets members in, refuses others
-CLOSE_ROOM_GONE = 4404
-# Every socket of a room, whoever it belongs to (no user name can contain "*"). Needs the
-# hub to match it: `if user == "*" or member.username == user` in Hub._on_control.
-EVERYONE = "*"
+CLOSE_LOGGED_OUT = CloseCode.ANONYMOUS  # anonymous now: the client stops, to log in
+CLOSE_NOT_MEMBER = CloseCode.NOT_MEMBER
+CLOSE_RECONNECT = CloseCode.GOING_AWAY  # reconnect: the access check then decides
+CLOSE_ROOM_GONE = CloseCode.BAD_ROOM
 # The session a logout is flushing: its sockets get the logout's 4401, not a session's 4001.
 _logging_out = contextvars.ContextVar("chat_logging_out", default=None)
 

@@ -2,9 +2,10 @@ import re
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
-from django.urls import include, path, re_path
+from django.urls import path, re_path
 
-from . import health_views, loginlimit, views
+from . import health_views, membership_views, views
+from .limits import login as loginlimit
 
 csp = views.content_security_policy
 
@@ -19,7 +20,8 @@ urlpatterns = [
     path("healthz", health_views.healthz, name="healthz"),
     path("readyz", health_views.readyz, name="readyz"),
     path("metrics", health_views.metrics_view, name="metrics"),
-    path("", include("chat.membership_urls")),
+    path("rooms/new-private/", membership_views.new_private_room, name="private-room-new"),
+    path("chat/<str:room>/members/", membership_views.room_members, name="room-members"),
 ]
 
 # daphne serves no files: the client's scripts and styles come through Django.

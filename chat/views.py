@@ -18,9 +18,10 @@ from django.utils.timesince import timesince
 from django.views.decorators.http import require_GET
 from redis.exceptions import RedisError
 
-from . import loginlimit, presence, protocol, services
+from . import online, protocol, services
 from .csp import csp
 from .forms import OpenRoomForm, SignupForm
+from .limits import login as loginlimit
 from .models import Room
 
 log = logging.getLogger("chat.views")
@@ -55,7 +56,7 @@ def content_security_policy(view):
 def _online_counts(rooms):
     """{name: count} from Redis; None for every room while Redis does not answer."""
     try:
-        return presence.online_counts([r.name for r in rooms])
+        return online.online_counts([r.name for r in rooms])
     except (RedisError, OSError):
         return {}
 
@@ -103,10 +104,12 @@ def room(request, room):
     if not protocol.valid_room(room):
         return render(request, "chat/bad_room.html", {"room": room}, status=404)
     found = Room.objects.filter(name=room).first()  # a public room is created by joining it
-    code = services.access_code(found, request.user) if found is not None else None
-    if code == services.CLOSE_ANONYMOUS_PRIVATE:
+    try:
+        if found is not None:
+            services.check_access(found, request.user)
+    except services.LoginRequired:
         return redirect_to_login(request.get_full_path())
-    if code == services.CLOSE_NOT_MEMBER:
+    except services.NotMember:
         # The same page a name nobody used yet gets: another site that makes its visitor
         # load this page cannot tell a private room they are not in from a free name.
         return render(request, "chat/room.html", {"room_name": room})
@@ -179,10 +182,11 @@ def room_messages(request, room):
     found = Room.objects.filter(name=room).first()
     if found is None:
         return JsonResponse({"error": "no such room"}, status=404)
-    code = services.access_code(found, request.user)
-    if code == services.CLOSE_ANONYMOUS_PRIVATE:
+    try:
+        services.check_access(found, request.user)
+    except services.LoginRequired:
         return JsonResponse({"error": "log in to read this room"}, status=401)
-    if code == services.CLOSE_NOT_MEMBER:
+    except services.NotMember:
         return JsonResponse({"error": "you are not a member of this room"}, status=403)
     response = _messages_page(request, found, room)
     return private(response) if found.is_private else response

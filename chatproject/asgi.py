@@ -10,10 +10,14 @@ django_asgi_app = get_asgi_application()  # sets Django up before the consumers 
 from channels.auth import AuthMiddlewareStack
 from channels.routing import ProtocolTypeRouter, URLRouter
 
-import chat.shutdown  # noqa: F401 - under daphne, SIGTERM closes every socket with 4001
-from chat.origin import SameOriginValidator
-from chat.routing import websocket_urlpatterns
-from chat.transport import TransportProbe
+from chat.realtime import shutdown
+from chat.realtime.origin import SameOriginValidator
+from chat.realtime.routing import websocket_urlpatterns
+from chat.realtime.transport import TransportProbe
+
+# Under daphne, SIGTERM closes every socket with 4001 before the process exits (nothing
+# is installed by importing a module: this is the entry point's own decision).
+shutdown.install()
 
 application = ProtocolTypeRouter(
     {

@@ -1,8 +1,8 @@
-"""chat.budget: the per-connection token bucket, case by case (a clock passed in)."""
+"""chat.limits.frames: the per-connection token bucket, case by case (a clock passed in)."""
 
 import pytest
 
-from chat.budget import COSTS, FrameBudget, cost_of
+from chat.limits.frames import COSTS, FrameBudget, cost_of
 
 
 def test_take__spends_up_to_capacity_then_says_how_long_to_wait():

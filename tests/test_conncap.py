@@ -1,9 +1,9 @@
-"""chat.conncap: concurrent caps across processes (two Caps stand for two processes),
+"""chat.limits.caps: concurrent caps across processes (two Caps stand for two processes),
 released on close, healed when a process dies and when Redis loses its data."""
 
 import pytest
 
-from chat import conncap
+from chat.limits import caps as conncap
 from redis_core import get_manager
 
 

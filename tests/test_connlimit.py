@@ -5,7 +5,7 @@ import asyncio
 import pytest
 from asgiref.sync import sync_to_async
 
-from chat import connlimit
+from chat.limits import connections as connlimit
 from redis_core import get_manager
 from tests.wsutil import Client
 
@@ -127,7 +127,7 @@ def test_rates__defaults_when_not_configured(settings):
     assert connlimit.rates() == (connlimit.DEFAULT_IP_RATE, connlimit.DEFAULT_USER_RATE)
 
 
-# in the consumer (once consumers.py calls chat.connlimit) ------------------------------
+# in the consumer (once consumers.py calls chat.limits.connections) ------------------------------
 
 
 @pytest.mark.django_db(transaction=True)

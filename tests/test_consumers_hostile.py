@@ -8,8 +8,8 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from chat import metrics, services
-from chat.hub import get_hub
 from chat.models import Message, Room
+from chat.realtime.hub import get_hub
 from redis_core import get_manager
 from tests.conftest import wait_until
 from tests.test_consumers import joined, post, store

@@ -4,7 +4,8 @@ import pytest
 from django.test import Client as HttpClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from chat import health_views, shutdown
+from chat import draining as draining_state
+from chat import health_views
 from redis_core import get_manager
 from tests.wsutil import Client
 
@@ -67,9 +68,9 @@ async def test_readyz__redis_stopped(async_client, redis_server):
 
 @pytest.fixture
 def draining():
-    shutdown._state["draining"] = True
+    draining_state._state["draining"] = True
     yield
-    shutdown._state["draining"] = False
+    draining_state._state["draining"] = False
 
 
 async def test_readyz__draining_process_is_not_ready(async_client, draining):

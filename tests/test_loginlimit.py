@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import include, path
 
-from chat import loginlimit
+from chat.limits import login as loginlimit
 from redis_core import get_manager
 
 # The log-in page wired as chat/urls.py wires it (LimitedLoginView at /accounts/login/),

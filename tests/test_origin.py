@@ -1,8 +1,8 @@
-"""chat.origin: the handshake's Origin against ALLOWED_HOSTS and the Host header."""
+"""chat.realtime.origin: the handshake's Origin against ALLOWED_HOSTS and the Host header."""
 
 import pytest
 
-from chat.origin import origin_allowed
+from chat.realtime.origin import origin_allowed
 from tests.wsutil import Client
 
 HOSTS = ["127.0.0.1", "localhost", "chat.example.com"]

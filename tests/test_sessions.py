@@ -196,7 +196,7 @@ async def test_logout__still_4401_not_the_sessions_4001(users):
 def test_anonymous_session_deleted__publishes_nothing(users):
     from django.contrib.sessions.models import Session
 
-    from chat.hub import CONTROL_CHANNEL
+    from chat.envelope import CONTROL_CHANNEL, Close, decode_control
     from redis_core import get_manager
 
     session = SessionStore()
@@ -209,5 +209,6 @@ def test_anonymous_session_deleted__publishes_nothing(users):
     assert pubsub.get_message(timeout=0.3) is None
     authenticated = cookie(browser("alice"))
     Session.objects.get(session_key=authenticated).delete()
-    assert pubsub.get_message(timeout=2)["data"].startswith(b"close session:")
+    command = decode_control(pubsub.get_message(timeout=2)["data"])
+    assert isinstance(command, Close) and command.target.startswith("session:")
     pubsub.close()

@@ -7,8 +7,10 @@ import sys
 
 import pytest
 
-from chat import metrics, presence, shutdown
-from chat.hub import get_hub
+from chat import draining as draining_state
+from chat import metrics
+from chat.realtime import presence, shutdown
+from chat.realtime.hub import get_hub
 from redis_core import get_manager
 from tests.wsutil import Client
 
@@ -18,7 +20,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture(autouse=True)
 def _not_draining():
     yield
-    shutdown._state["draining"] = False
+    draining_state._state["draining"] = False
     metrics.draining.set(0)
 
 
@@ -86,7 +88,7 @@ async def test_graceful_shutdown__presence_cleaned_and_redis_released(users):
 
     (closed, remaining), *_ = await asyncio.gather(draining, browser(alice), browser(bob))
     assert (closed, remaining) == (2, 0)
-    assert shutdown.draining()
+    assert draining_state.draining()
     assert presence_entries("shutdown-c") == []
     assert get_manager().pool_for_current_loop() is None
     for client in (alice, bob):

@@ -8,8 +8,8 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.test import Client as HttpClient
 
-from chat import membership, signals
-from chat.hub import CONTROL_CHANNEL
+from chat import envelope, membership, signals
+from chat.envelope import CONTROL_CHANNEL, Close
 from chat.models import Membership, Room
 from redis_core import get_manager
 from tests.wsutil import Client, socket, still_open
@@ -159,7 +159,7 @@ def control_commands(action, wait=0.3):
         while time.monotonic() < deadline:
             message = pubsub.get_message(timeout=0.05)
             if message:
-                commands.append(message["data"].decode())
+                commands.append(envelope.decode_control(message["data"]))
         return commands
     finally:
         pubsub.close()
@@ -167,7 +167,7 @@ def control_commands(action, wait=0.3):
 
 def test_membership_removed_by_the_service__one_close_not_two(users, secret):
     commands = control_commands(lambda: membership.remove_member(secret, users["alice"], "bob"))
-    assert commands == ["close bob 4403 secret"]
+    assert commands == [Close("bob", 4403, "secret")]
 
 
 def test_membership_removal_rolled_back__nothing_closed(users, secret):
@@ -205,7 +205,7 @@ def make_private(name, owner):
 def test_room_made_private__every_socket_of_it_told_to_reconnect(users):
     Room.objects.create(name="club")
     commands = control_commands(lambda: make_private("club", users["alice"]))
-    assert commands == ["close * 4001 club"]
+    assert commands == [Close("*", 4001, "club")]
 
 
 def test_room_saves_that_narrow_nothing__publish_nothing(users):
@@ -219,7 +219,7 @@ def test_room_saves_that_narrow_nothing__publish_nothing(users):
 def test_room_deleted__every_socket_of_it_told_room_gone(users):
     Room.objects.create(name="club")
     commands = control_commands(Room.objects.filter(name="club").delete)
-    assert commands == ["close * 4404 club"]
+    assert commands == [Close("*", 4404, "club")]
 
 
 async def test_room_made_private__outsiders_closed_members_get_back_in(users, make_user):

@@ -4,7 +4,7 @@ import pytest
 from websockets.frames import Frame, Opcode
 from websockets.streams import StreamReader
 
-from chat.transport import TransportProbe, Wire, encode_frame
+from chat.realtime.transport import TransportProbe, Wire, encode_frame
 
 
 def parse(data):

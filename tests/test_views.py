@@ -11,9 +11,10 @@ from django.utils import timezone
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from chat import admin as chat_admin
-from chat import presence, views
-from chat.hub import CHANNEL_PREFIX
+from chat import envelope, views
+from chat import online as chat_online
 from chat.models import Membership, Message, Room
+from chat.realtime import presence
 from redis_core import get_manager
 
 pytestmark = pytest.mark.django_db
@@ -58,7 +59,7 @@ def test_index__redis_down_shows_no_count_rather_than_failing(client, monkeypatc
     def refuse(rooms):
         raise RedisConnectionError("Connection refused.")
 
-    monkeypatch.setattr(presence, "online_counts", refuse)
+    monkeypatch.setattr(chat_online, "online_counts", refuse)
     response = client.get("/")
     assert response.status_code == 200
     assert "online count unavailable" in response.content.decode()
@@ -241,7 +242,7 @@ def room_feed():
 
     def feed(room):
         pubsub = get_manager().client().pubsub()
-        pubsub.subscribe(CHANNEL_PREFIX + room)
+        pubsub.subscribe(envelope.room_channel(room))
         pubsub.get_message(timeout=1.0)  # the subscribe confirmation
         subscriptions.append(pubsub)
 
@@ -250,7 +251,7 @@ def room_feed():
             while time.monotonic() < deadline:
                 message = pubsub.get_message(timeout=0.1)
                 if message and message["type"] == "message":
-                    found.append(message["data"].decode())
+                    found.append(envelope.decode_room(message["data"]))
                 elif found:
                     break
             return found
@@ -286,8 +287,8 @@ def test_admin__hide_action_hides_and_tells_the_room_live(
     assert "1 message(s) hidden." in response.content.decode()
     assert list(Message.objects.filter(hidden=True)) == [hide]
     frames = received()
-    assert frames == ['e \t\n{"type": "hidden", "room": "lobby", "seq": 2}']
-    assert json.loads(frames[0].split("\n", 1)[1]) == {"type": "hidden", "room": "lobby", "seq": 2}
+    assert [type(f) for f in frames] == [envelope.Ephemeral]
+    assert json.loads(frames[0].text) == {"type": "hidden", "room": "lobby", "seq": 2}
     assert keep.seq == 1
 
 
@@ -302,7 +303,7 @@ def test_admin__ticking_hidden_on_the_change_page_tells_the_room_too(
         response = client.post(f"/admin/chat/message/{message.pk}/change/", {"hidden": "on"})
     assert response.status_code == 302
     assert Message.objects.get(pk=message.pk).hidden is True
-    assert received() == ['e \t\n{"type": "hidden", "room": "lobby", "seq": 1}']
+    assert received() == [envelope.Ephemeral('{"type":"hidden","room":"lobby","seq":1}')]
 
 
 def test_admin__hiding_still_works_when_redis_is_down(alice, monkeypatch):

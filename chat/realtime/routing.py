@@ -1,6 +1,6 @@
 from django.urls import re_path
 
-from .consumers import ChatConsumer
+from .consumer import ChatConsumer
 
 # The room pattern is loose on purpose: an invalid name is accepted, then closed with
 # 4404, so that a browser can read the code.

@@ -18,30 +18,27 @@ import time
 
 from redis.exceptions import RedisError
 
+from .. import draining
+from ..protocol import CloseCode
+
 __all__ = [
     "CLOSE_GOING_AWAY",
     "install",
-    "draining",
     "close_members",
     "drain",
     "release_redis",
     "graceful_shutdown",
 ]
 
-log = logging.getLogger("chat.shutdown")
+log = logging.getLogger("chat.realtime.shutdown")
 
-CLOSE_GOING_AWAY = 4001
+CLOSE_GOING_AWAY = CloseCode.GOING_AWAY
 DRAIN_TIMEOUT = 5.0  # consumers to finish their disconnect (presence, groups)
 CLEANUP_TIMEOUT = 2.0  # each Redis clean-up step after that
 POLL = 0.05
 SHUTDOWN_LIMIT = DRAIN_TIMEOUT + 3 * CLEANUP_TIMEOUT + 1  # every step is bounded; so is all
 
-_state = {"installed": False, "draining": False, "task": None}
-
-
-def draining():
-    """True once this process has begun its graceful shutdown (readiness reports 503)."""
-    return _state["draining"]
+_state = {"installed": False, "task": None}
 
 
 def install():
@@ -151,10 +148,9 @@ def _connected_sockets(servers):
 
 def current_hub():
     """The hub of the running loop, or None when this process never served a room."""
-    from . import hub
+    from .hub import current_hub
 
-    # get_hub() would create a hub (and start a Redis probe) just to find it empty.
-    return hub._hubs.get(asyncio.get_running_loop())
+    return current_hub()
 
 
 async def close_members(hub, code=CLOSE_GOING_AWAY, closed_entries=None):
@@ -221,13 +217,7 @@ async def clean_presence(hub, entries):
 async def release_redis(hub, manager):
     """Close the hub's subscription and this loop's pool, then the sync pool."""
     if hub is not None:
-        for task in (hub.refresher, hub.reader):
-            if task is not None:
-                task.cancel()
-        pubsub, hub.pubsub = hub.pubsub, None
-        hub.rooms.clear()
-        if pubsub is not None:
-            await asyncio.wait_for(pubsub.aclose(), CLEANUP_TIMEOUT)
+        await hub.aclose(timeout=CLEANUP_TIMEOUT)  # its tasks, its rooms, its subscription
     # The manager owns the pools; it closes them (the loop's, then the sync one).
     await asyncio.wait_for(manager.aclose_loop(asyncio.get_running_loop()), CLEANUP_TIMEOUT)
     await asyncio.to_thread(manager.close)
@@ -237,9 +227,9 @@ async def graceful_shutdown(servers=(), code=CLOSE_GOING_AWAY, timeout=DRAIN_TIM
     """Drain every socket with code, clean presence, release Redis; logs one line each end."""
     from redis_core import get_manager
 
-    from . import metrics
+    from .. import metrics
 
-    _state["draining"] = True
+    draining.begin()
     metrics.draining.set(1)
     started = time.monotonic()
     hub = current_hub()
@@ -265,6 +255,3 @@ async def graceful_shutdown(servers=(), code=CLOSE_GOING_AWAY, timeout=DRAIN_TIM
         closed, remaining, cleaned, released, time.monotonic() - started,
     )  # fmt: skip
     return closed, remaining
-
-
-install()  # under daphne only: importing this module from chatproject/asgi.py installs the hook

@@ -1,10 +1,15 @@
-"""ChatConsumer: frames in, a service call, frames out. The room's fan-out is the hub's."""
+"""ChatConsumer: frames in, a service call, frames out. The room's fan-out is the hub's.
+
+One socket in one room. Its state is small and owned here: the delivery cursor
+(chat.realtime.cursor), the frame budget and refusal window (chat.limits), the socket
+under daphne (chat.realtime.transport.Wire). Commands are dispatched by their type, the
+same name the parser's table gives them (`command_<type>`).
+"""
 
 import asyncio
 import logging
 import time
 import uuid
-from collections import deque
 
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
@@ -16,20 +21,22 @@ from redis.exceptions import RedisError
 
 from redis_core import get_manager
 
-from . import budget, conncap, connlimit, metrics, presence, protocol, ratelimit, services
-from .hub import get_hub, presence_frame, session_target
+from .. import metrics, protocol, services
+from ..broadcast import session_target
+from ..limits import caps, frames
+from ..limits import connections as connlimit
+from ..limits import messages as ratelimit
+from ..limits.abuse import RefusalWindow
+from ..protocol import CloseCode
+from . import presence
+from .cursor import Cursor
+from .hub import get_hub, presence_frame
 from .transport import SCOPE_KEY, Wire
 
-log = logging.getLogger("chat.consumers")
+log = logging.getLogger("chat.realtime.consumer")
 
-CLOSE_TOO_BIG = 4009
-CLOSE_REDIS_LOST = 4012
-CLOSE_NOT_READY = 4013
-CLOSE_BAD_ROOM = 4404
-CLOSE_ABUSE = 4429
 READY_TIMEOUT = 3.0
-ABUSE_REFUSALS = 5
-ABUSE_WINDOW = 10.0  # seconds: refusals of the frame budget counted for abuse
+ABUSE_WINDOW = 10.0  # seconds: refusals of the frame budgets counted for abuse
 # A reader this far behind (bytes written but not yet taken by its socket, whatever
 # produced them) is closed with 4013 and resumes by seq when it comes back, rather than
 # holding the server's memory.
@@ -39,6 +46,12 @@ MAX_OUTGOING_BYTES = 1 << 20
 # takes nothing for REPLY_DRAIN_TIMEOUT seconds is closed like any slow reader.
 REPLY_HIGH_WATER = 256 << 10
 REPLY_DRAIN_TIMEOUT = 5.0
+# What a refusal of access at connect closes with.
+ACCESS_CLOSE = {
+    services.LoginRequired: CloseCode.ANONYMOUS,
+    services.NotMember: CloseCode.NOT_MEMBER,
+    services.RoomGone: CloseCode.BAD_ROOM,
+}
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
@@ -46,16 +59,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.room = None
+        self.room = None  # the Room model (pk None: a room nobody created yet)
         self.hub = None
         self.username = ""
         self.session_target = None  # names this socket's browser session in control messages
         self.connection_id = uuid.uuid4().hex[:16]
         self.presence_entry = None
-        self.last_presence = None
-        self.cursor = 0
-        self.held = []  # live messages held back until hello (or a resume) is sent
-        self.refusals = None  # times of recent rate-limit refusals, made on the first
+        self.last_presence = None  # the presence (users, anonymous) this socket shows
+        self.cursor = Cursor()
         self.closing = False
         self.torn_down = False
         self.counted = False  # in the chat_connections_open gauge
@@ -63,8 +74,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.close_code = None  # the code we closed with, when we closed
         self.opened_at = time.monotonic()
         self.budget = None  # the frame budget, made on the first frame
-        self.cap_ticket = None  # what chat.conncap counted for this socket
-        self.address = None  # the client address's bucket (chat.connlimit.ip_bucket)
+        self.refusals = None  # RefusalWindow, made on the first refusal
+        self.cap_ticket = None  # what chat.limits.caps counted for this socket
+        self.address = None  # the client address's bucket (connlimit.ip_bucket)
 
     # ASGI plumbing ------------------------------------------------------------------
 
@@ -92,11 +104,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
             # leaves the hub, presence, the caps and the gauge: nothing it held survives.
             await asyncio.shield(self._teardown(1006))
 
-    # connect / disconnect ---------------------------------------------------------
-
     @property
     def user(self):
         return self.scope["user"]
+
+    # connect / disconnect ---------------------------------------------------------
 
     async def connect(self):
         socket_protocol = self.scope.get(SCOPE_KEY)
@@ -107,32 +119,38 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.counted = True
         name = self.scope["url_route"]["kwargs"].get("room", "")
         if not protocol.valid_room(name):
-            return await self.close_with(CLOSE_BAD_ROOM)
+            return await self.close_with(CloseCode.BAD_ROOM)
         if not await get_manager().wait_ready(READY_TIMEOUT):
-            return await self.close_with(CLOSE_NOT_READY)
+            return await self.close_with(CloseCode.TRY_LATER)
         try:
-            ip = connlimit.client_ip(self.scope)
-            allowed, _ = await connlimit.allow_connection(self.user.pk, ip)
-            if not allowed:  # too many new connections from this address or user
-                return await self.close_with(CLOSE_NOT_READY)
-            self.address = connlimit.ip_bucket(ip) if ip else None
-            ticket = await conncap.get_caps().admit(self.user.pk, self.address)
-            if ticket is None:  # too many open sockets from this address or user
-                log.info("event=connection_cap_reached ip=%s user_id=%s", ip, self.user.pk or "-")
-                return await self.close_with(CLOSE_NOT_READY)
-            self.cap_ticket = ticket
-            await self._enter(name)
+            if await self._admit():
+                await self._enter(name)
+        except services.AccessDenied as exc:
+            await self.close_with(ACCESS_CLOSE[type(exc)])
         except (TimeoutError, RedisError, OSError) as exc:
             get_manager().health().report_failure(exc)
-            await self.close_with(CLOSE_REDIS_LOST)
+            await self.close_with(CloseCode.REDIS_LOST)
         except DatabaseError as exc:
             log.warning("event=connect_db_error error=%r", exc)
-            await self.close_with(CLOSE_NOT_READY)
+            await self.close_with(CloseCode.TRY_LATER)
+
+    async def _admit(self):
+        """Pass the connection rate and the caps (4013 when over one); True when admitted."""
+        ip = connlimit.client_ip(self.scope)
+        allowed, _ = await connlimit.allow_connection(self.user.pk, ip)
+        if not allowed:  # too many new connections from this address or user
+            await self.close_with(CloseCode.TRY_LATER)
+            return False
+        self.address = connlimit.ip_bucket(ip) if ip else None
+        self.cap_ticket = await caps.get_caps().admit(self.user.pk, self.address)
+        if self.cap_ticket is None:  # too many open sockets from this address or user
+            log.info("event=connection_cap_reached ip=%s user_id=%s", ip, self.user.pk or "-")
+            await self.close_with(CloseCode.TRY_LATER)
+            return False
+        return True
 
     async def _enter(self, name):
-        room, code = await database_sync_to_async(services.open_room)(name, self.user)
-        if code is not None:
-            return await self.close_with(code)
+        room = await database_sync_to_async(services.open_room)(name, self.user)
         self.room = room
         if self.user.is_authenticated:
             self.username = self.user.get_username()
@@ -144,37 +162,33 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if room.is_private:
             # A membership removed between the check above and the join would have sent its
             # close before this socket could hear it: check again now that it can.
-            code = await database_sync_to_async(services.access_code_now)(room.pk, self.user)
-            if code is not None:
-                return await self.close_with(code)
+            await database_sync_to_async(services.check_access_now)(room.pk, self.user)
         self.presence_entry = presence.member(self.connection_id, self.username)
         change = await presence.update(room.name, "add", [self.presence_entry])
-        since = protocol.parse_since(self.scope.get("query_string", b""))
-        limit = protocol.RESUME_MAX
-        shared = budget.read_budget(self.address) if since is not None else None
-        if shared is not None and shared.take(budget.pages(limit)):
-            # This address reads too much: a shorter first page (complete: false), the
-            # client resumes for the rest, within the budget.
-            limit = protocol.HELLO_HISTORY
-        page = await database_sync_to_async(self._hello_page)(room, since, limit)
-        self.cursor = page.latest
-        history, trimmed = protocol.fit(page.messages, "oldest" if since is not None else "newest")
-        hello = protocol.hello(
-            room.name, self.username or None, page.latest, history, page.complete and not trimmed
-        )
-        await self.send_json(hello)
-        self.last_presence = presence_frame(change)
-        await self.send_text(self.last_presence)
+        await self._hello()
+        self.last_presence = change.value
+        await self.send_text(presence_frame(change))
         await self._release_held()
         if change.changed:
             self.hub.presence_changed(room.name)
         log.info("event=ws_open room=%s user_id=%s", room.name, self.user.pk or "-")
 
-    @staticmethod
-    def _hello_page(room, since, limit):
-        if since is None:
-            return services.latest_messages(room, protocol.HELLO_HISTORY)
-        return services.messages_after(room, since, limit)
+    async def _hello(self):
+        since = protocol.parse_since(self.scope.get("query_string", b""))
+        limit = protocol.RESUME_MAX
+        shared = frames.read_budget(self.address) if since is not None else None
+        if shared is not None and shared.take(frames.pages(limit)):
+            # This address reads too much: a shorter first page (complete: false), the
+            # client resumes for the rest, within the budget.
+            limit = protocol.HELLO_HISTORY
+        page = await database_sync_to_async(_hello_page)(self.room, since, limit)
+        self.cursor.sent(page.latest)
+        history, trimmed = protocol.fit(page.messages, "oldest" if since is not None else "newest")
+        complete = page.complete and not trimmed
+        hello = protocol.hello(
+            self.room.name, self.username or None, page.latest, history, complete
+        )
+        await self.send_json(hello)
 
     async def disconnect(self, code):
         await self._teardown(code)
@@ -197,7 +211,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )  # fmt: skip
         ticket, self.cap_ticket = self.cap_ticket, None
         if ticket:
-            await conncap.get_caps().release(ticket)
+            await caps.get_caps().release(ticket)
         if self.room is None:
             return
         room, self.room = self.room, None
@@ -216,99 +230,43 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if not self.closing:
             self.closing = True
             self.close_code = code
-            await self.close(code=code)
+            await self.close(code=int(code))
 
     # hub callbacks ------------------------------------------------------------------
 
     async def deliver(self, seq, text, frame=None):
-        """A room message, in seq order, from the hub (frame: the same, pre-framed)."""
-        if self.held is not None:
-            self.held.append((seq, text))
+        """A room event, in seq order, from the hub (frame: the same, pre-framed)."""
+        if self.closing or self.cursor.live(seq, text) is None:
             return
-        if seq <= self.cursor or self.closing:
-            return
-        self.cursor = seq
         wire = self.wire
         if wire is None or frame is None or not wire.write_frame(frame):
-            await self._send_live(text)
+            await self._send(text)
         await self._check_backlog()
 
     async def deliver_event(self, text):
-        if self.held is not None or self.closing:
+        """An ephemeral event (typing, a moderator's notice), not held, not replayed."""
+        if not self.cursor.holding and not self.closing:
+            await self.send_text(text)
+
+    async def deliver_presence(self, value, text):
+        """The room's presence (value: (users, anonymous)); sent only when it differs from
+        what this socket shows."""
+        if self.cursor.holding or self.closing or value == self.last_presence:
             return
-        if text.startswith('{"type":"presence"'):
-            if text == self.last_presence:
-                return  # this socket already shows exactly this presence
-            self.last_presence = text
+        self.last_presence = value
         await self.send_text(text)
 
-    async def _send_live(self, text):
-        """Send a hub delivery; a socket the client is closing is not an error."""
-        try:
-            await self.send(text_data=text)
-        except Exception as exc:  # autobahn's Disconnected, daphne's closed protocol
-            self.closing = True
-            log.info("event=send_on_closing_socket room=%s error=%r", self.room, exc)
-
-    def backlog(self):
-        """Bytes queued for this socket and not yet taken by it (0 when not known)."""
-        return self.wire.buffered() if self.wire is not None else 0
-
-    async def _check_backlog(self):
-        """Close a socket whose unsent data passed the bound, whatever produced it; True
-        when closed. Its buffer goes with the connection (autobahn aborts it when the
-        close handshake does not finish, since a reader this slow does not read)."""
-        if self.closing or self.wire is None:
-            return self.closing
-        buffered = self.wire.buffered()
-        if buffered <= MAX_OUTGOING_BYTES:
-            return False
-        metrics.slow_readers_closed.inc()
-        log.warning("event=slow_reader_closed room=%s buffered=%s", self.room, buffered)
-        await self.close_with(CLOSE_NOT_READY)
-        return True
-
-    async def _wait_drained(self):
-        """Before more of a long reply: wait (bounded) until the socket holds under
-        REPLY_HIGH_WATER; False, and the socket closed with 4013, when it does not."""
-        if self.wire is None or self.wire.buffered() <= REPLY_HIGH_WATER:
-            return not self.closing
-        deadline = time.monotonic() + REPLY_DRAIN_TIMEOUT
-        while not self.closing and self.wire.buffered() > REPLY_HIGH_WATER:
-            if time.monotonic() > deadline:
-                metrics.slow_readers_closed.inc()
-                log.warning("event=slow_reader_closed room=%s", self.room)
-                await self.close_with(CLOSE_NOT_READY)
-                break
-            await asyncio.sleep(0.01)  # the reactor writes meanwhile
-        return not self.closing
-
-    async def send_text(self, text):
-        """Send one frame of ours (a reply, hello, presence), counted against the bound."""
-        if self.closing:
-            return False
-        await self._send_live(text)
-        return not await self._check_backlog()
-
-    async def _release_held(self):
-        held, self.held = self.held, None
-        for seq, text in held or ():
-            if seq > self.cursor:
-                self.cursor = seq
-                if not await self.send_text(text):
-                    return
-
     def redis_lost(self):
-        asyncio.ensure_future(self.close_with(CLOSE_REDIS_LOST))
+        return self.close_with(CloseCode.REDIS_LOST)
 
     def kick(self, code):
         """Close this socket (membership removed, logged out), from the hub's control channel."""
-        asyncio.ensure_future(self.close_with(code))
+        return self.close_with(code)
 
     async def recheck_session(self):
         """Close with 4001 when this socket's session no longer logs its user in (their
         password changed), from the hub's control channel; the reconnect logs in again."""
-        from .sessions import CLOSE_RECONNECT, still_valid
+        from ..sessions import still_valid
 
         session_key = getattr(self.scope.get("session"), "session_key", None)
         if self.closing or not self.user.is_authenticated or not session_key:
@@ -320,7 +278,65 @@ class ChatConsumer(AsyncWebsocketConsumer):
             valid = False
         if not valid:
             log.info("event=session_no_longer_valid room=%s user_id=%s", self.room, self.user.pk)
-            await self.close_with(CLOSE_RECONNECT)
+            await self.close_with(CloseCode.GOING_AWAY)
+
+    # sending ------------------------------------------------------------------------
+
+    async def _send(self, text):
+        """Send one frame; a socket the client is closing is not an error."""
+        try:
+            await self.send(text_data=text)
+        except Exception as exc:  # autobahn's Disconnected, daphne's closed protocol
+            self.closing = True
+            log.info("event=send_on_closing_socket room=%s error=%r", self.room, exc)
+
+    async def _check_backlog(self):
+        """Close a socket whose unsent data passed the bound, whatever produced it; True
+        when closed. Its buffer goes with the connection (autobahn aborts it when the
+        close handshake does not finish, since a reader this slow does not read)."""
+        if self.closing or self.wire is None:
+            return self.closing
+        buffered = self.wire.buffered()
+        if buffered <= MAX_OUTGOING_BYTES:
+            return False
+        await self._slow_reader(buffered)
+        return True
+
+    async def _slow_reader(self, buffered):
+        metrics.slow_readers_closed.inc()
+        log.warning("event=slow_reader_closed room=%s buffered=%s", self.room, buffered)
+        await self.close_with(CloseCode.TRY_LATER)
+
+    async def _wait_drained(self):
+        """Before more of a long reply: wait (bounded) until the socket holds under
+        REPLY_HIGH_WATER; False, and the socket closed with 4013, when it does not."""
+        if self.wire is None or self.wire.buffered() <= REPLY_HIGH_WATER:
+            return not self.closing
+        deadline = time.monotonic() + REPLY_DRAIN_TIMEOUT
+        while not self.closing and self.wire.buffered() > REPLY_HIGH_WATER:
+            if time.monotonic() > deadline:
+                await self._slow_reader(self.wire.buffered())
+                break
+            await asyncio.sleep(0.01)  # the reactor writes meanwhile
+        return not self.closing
+
+    async def send_text(self, text):
+        """Send one frame of ours (a reply, hello, presence), counted against the bound."""
+        if self.closing:
+            return False
+        await self._send(text)
+        return not await self._check_backlog()
+
+    async def send_json(self, frame):
+        await self.send_text(protocol.encode(frame))
+
+    async def send_error(self, code, detail, **extra):
+        await self.send_json(protocol.error(code, detail, **extra))
+
+    async def _release_held(self):
+        for _seq, text in self.cursor.release():
+            if not await self.send_text(text):
+                return
 
     # frames from the client ---------------------------------------------------------
 
@@ -330,58 +346,36 @@ class ChatConsumer(AsyncWebsocketConsumer):
         text = message.get("text")
         if text is None:
             if len(message.get("bytes") or b"") > protocol.MAX_FRAME_BYTES:
-                return await self.close_with(CLOSE_TOO_BIG)
-            if not await self.spend("binary"):
-                return
-            return await self.send_error(
-                "bad_json", "Binary frames are not accepted; send JSON text."
-            )
+                return await self.close_with(CloseCode.TOO_BIG)
+            if await self.spend("binary"):
+                await self.send_error("bad_json", "Binary frames are not accepted; send JSON text.")
+            return
         if protocol.frame_too_large(text):
-            return await self.close_with(CLOSE_TOO_BIG)
+            return await self.close_with(CloseCode.TOO_BIG)
         try:
             if not await self.spend(None):
                 return
             command = protocol.parse_frame(text)
-            extra = budget.cost_of(command.kind) - 1
-            if extra > 0 and not await self.spend(command.kind, extra):
+            extra = frames.cost_of(command.kind) - 1
+            if extra > 0 and not (
+                await self.spend(command.kind, extra) and await self._read(command)
+            ):
                 return
-            if extra > 0 and not await self.spend_read(command):
-                return
-            await self.handle(command)
+            await getattr(self, "command_" + command.kind)(command)
         except protocol.ProtocolError as exc:
             await self.send_error(exc.code, exc.detail)
         except services.RoomLimitReached as exc:
             await self.refuse(exc.retry_after, ABUSE_WINDOW, str(exc))
         except (RedisError, OSError) as exc:
             get_manager().health().report_failure(exc)
-            await self.close_with(CLOSE_REDIS_LOST)
+            await self.close_with(CloseCode.REDIS_LOST)
         except ObjectDoesNotExist:  # the room was deleted meanwhile
-            await self.close_with(CLOSE_BAD_ROOM)
+            await self.close_with(CloseCode.BAD_ROOM)
         except DatabaseError as exc:
             log.warning("event=frame_db_error error=%r", exc)
-            await self.close_with(CLOSE_NOT_READY)
+            await self.close_with(CloseCode.TRY_LATER)
 
-    async def handle(self, command):
-        if isinstance(command, protocol.Post):
-            await self.post(command)
-        elif isinstance(command, protocol.HistoryRequest):
-            if not await self._wait_drained():
-                return  # not one byte more for a client that does not read
-            page = await database_sync_to_async(services.messages_before)(
-                self.room, command.before, command.limit
-            )
-            messages, trimmed = protocol.fit(page.messages, "newest")
-            await self.send_json(
-                {"type": "history", "messages": messages, "complete": page.complete and not trimmed}
-            )
-        elif isinstance(command, protocol.Resume):
-            await self.resume(command.since)
-        elif isinstance(command, protocol.Typing):
-            await self.typing()
-        elif isinstance(command, protocol.Ping):
-            await self.send_json({"type": "pong"})
-
-    async def post(self, command):
+    async def command_message(self, command):
         metrics.messages_received.inc()
         if not self.username:
             raise protocol.ProtocolError("auth_required", "Log in to post messages.")
@@ -395,61 +389,84 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self.room.pk is None:  # opened before it existed: posting creates it
             room = await database_sync_to_async(services.create_room)(self.room.name, self.user)
             self.room.pk = room.pk
-        frame, created = await database_sync_to_async(services.post_message)(
+        message, created = await database_sync_to_async(services.post_message)(
             self.room.pk, self.user, command.text, command.client_id
         )
-        await self.send_json({"type": "ack", "client_id": frame["client_id"], "seq": frame["seq"]})
-        if created:
-            metrics.messages_stored.inc()
-            if self.budget:  # a stored message is the message rate's to count, not ours
-                self.budget.refund(1.0)
-        else:
+        await self.send_json(protocol.ack(message["client_id"], message["seq"]))
+        if not created:
             if token is not None:
                 await ratelimit.release(self.user.pk, token)
             return
+        metrics.messages_stored.inc()
+        if self.budget:  # a stored message is the message rate's to count, not ours
+            self.budget.refund(1.0)
         try:
-            await self.hub.publish_message(self.room.name, frame["seq"], protocol.encode(frame))
-        except (RedisError, OSError) as exc:
+            await self.hub.publish_message(self.room.name, message["seq"], protocol.encode(message))
+        except (RedisError, OSError):
             # Stored and acked: members recover it by seq; Redis's loss closes us with 4012.
             metrics.publish_failed.inc()
-            raise exc
+            raise
+
+    async def command_history(self, command):
+        if not await self._wait_drained():
+            return  # not one byte more for a client that does not read
+        page = await database_sync_to_async(services.messages_before)(
+            self.room, command.before, command.limit
+        )
+        messages, trimmed = protocol.fit(page.messages, "newest")
+        await self.send_json(protocol.history(messages, page.complete and not trimmed))
+
+    async def command_resume(self, command):
+        self.cursor.hold()
+        try:
+            if not await self._wait_drained():
+                return
+            page = await database_sync_to_async(services.messages_after)(
+                self.room, command.since, protocol.RESUME_MAX
+            )
+            for message in page.messages:
+                # Encoded one at a time and sent only while the client keeps up.
+                if not await self._wait_drained():
+                    return
+                if not await self.send_text(protocol.encode(message)):
+                    return
+                metrics.resumed_messages.inc()
+                self.cursor.sent(message["seq"])
+            if page.complete:
+                self.cursor.sent(page.latest)
+            await self.send_json(protocol.resumed(page.latest, page.complete))
+        finally:
+            await self._release_held()
+
+    async def command_typing(self, command):
+        if not self.username:
+            raise protocol.ProtocolError("auth_required", "Log in to send typing notices.")
+        if await ratelimit.typing_allowed(self.room.name, self.user.pk):
+            text = protocol.encode({"type": "typing", "user": self.username})
+            await self.hub.publish_event(self.room.name, text, exclude_user=self.username)
+
+    async def command_ping(self, command):
+        await self.send_json({"type": "pong"})
+
+    # limits ---------------------------------------------------------------------------
 
     async def refuse(self, wait, window, detail=None):
-        """Answer rate_limited; the ABUSE_REFUSALS-th refusal within window closes (4429)."""
-        now = time.monotonic()
+        """Answer rate_limited; the 5th refusal within window closes with 4429 (and the
+        client is refused new sockets for a while)."""
         if self.refusals is None:
-            self.refusals = deque()
-        self.refusals.append(now)
-        while self.refusals and self.refusals[0] < now - window:
-            self.refusals.popleft()
+            self.refusals = RefusalWindow()
+        abuse = self.refusals.refuse(time.monotonic(), window)
         detail = detail or f"Too many messages; try again in {wait:g} s."
         await self.send_error("rate_limited", detail, retry_after=round(wait, 3))
-        if len(self.refusals) >= ABUSE_REFUSALS:
-            await self.close_with(CLOSE_ABUSE)
+        if abuse:
+            await self.close_with(CloseCode.ABUSE)
             await connlimit.penalise(self.user.pk, connlimit.client_ip(self.scope))
-
-    async def spend_read(self, command):
-        """Take what command reads from the address's database-read budget; False (and
-        refused) when the sockets of this address together read too much."""
-        kind = command.kind
-        size = command.limit if kind == "history" else protocol.RESUME_MAX
-        shared = budget.read_budget(self.address)
-        wait = shared.take(budget.pages(size)) if shared is not None and self.budget else 0.0
-        if not wait:
-            return True
-        metrics.frames_refused.inc()
-        await self.refuse(
-            wait,
-            ABUSE_WINDOW,
-            f"Too many '{kind}' requests from your address; try again in {wait:.3g} s.",
-        )
-        return False
 
     async def spend(self, kind, cost=1.0):
         """Take cost from this connection's frame budget; False (and refused) when it is
         spent: a flood of frames, cheap or not, is answered and then closed for abuse."""
         if self.budget is None:
-            self.budget = budget.FrameBudget.from_settings() or False
+            self.budget = frames.FrameBudget.from_settings() or False
         if self.budget is False:
             return True  # CHAT_FRAME_BUDGET=0
         wait = self.budget.take(cost)
@@ -462,39 +479,21 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )
         return False
 
-    async def resume(self, since):
-        self.held = self.held if self.held is not None else []
-        try:
-            if not await self._wait_drained():
-                return
-            page = await database_sync_to_async(services.messages_after)(
-                self.room, since, protocol.RESUME_MAX
-            )
-            for message in page.messages:
-                # Encoded one at a time and sent only while the client keeps up.
-                if not await self._wait_drained() or not await self.send_text(
-                    protocol.encode(message)
-                ):
-                    return
-                metrics.resumed_messages.inc()
-                self.cursor = max(self.cursor, message["seq"])
-            if page.complete:
-                self.cursor = max(self.cursor, page.latest)
-            await self.send_json({"type": "resumed", "seq": page.latest, "complete": page.complete})
-        finally:
-            await self._release_held()
+    async def _read(self, command):
+        """Take what command reads from the address's database-read budget; False (and
+        refused) when the sockets of this address together read too much."""
+        size = command.limit if command.kind == "history" else protocol.RESUME_MAX
+        shared = frames.read_budget(self.address)
+        wait = shared.take(frames.pages(size)) if shared is not None and self.budget else 0.0
+        if not wait:
+            return True
+        metrics.frames_refused.inc()
+        detail = f"Too many '{command.kind}' requests from your address; try again in {wait:.3g} s."
+        await self.refuse(wait, ABUSE_WINDOW, detail)
+        return False
 
-    async def typing(self):
-        if not self.username:
-            raise protocol.ProtocolError("auth_required", "Log in to send typing notices.")
-        if await ratelimit.typing_allowed(self.room.name, self.user.pk):
-            frame = protocol.encode({"type": "typing", "user": self.username})
-            await self.hub.publish_event(self.room.name, frame, exclude_user=self.username)
 
-    # helpers -------------------------------------------------------------------------
-
-    async def send_json(self, frame):
-        await self.send_text(protocol.encode(frame))
-
-    async def send_error(self, code, detail, **extra):
-        await self.send_json(protocol.error(code, detail, **extra))
+def _hello_page(room, since, limit):
+    if since is None:
+        return services.latest_messages(room, protocol.HELLO_HISTORY)
+    return services.messages_after(room, since, limit)

@@ -5,7 +5,7 @@ the bucket refills at a steady rate up to its capacity. The sizes are such that 
 following the contract never meets the limit (it pings every 25 s, relays typing at most
 every 2 s, pages history on scroll, and resumes a few pages after a reconnect), while a
 flood of cheap frames is answered with `rate_limited` after a burst and closed for abuse
-soon after (chat.consumers).
+soon after (chat.realtime.consumer).
 """
 
 import asyncio
@@ -84,7 +84,7 @@ def pages(messages):
 
 
 def read_budget(bucket):
-    """The database-read budget of a client address (chat.connlimit.ip_bucket) on the
+    """The database-read budget of a client address (chat.limits.connections.ip_bucket) on the
     running event loop; None for an unknown address (then only the socket's own counts)."""
     if bucket is None:
         return None

@@ -4,7 +4,7 @@ import uuid
 
 from redis_core import get_manager
 
-from . import metrics
+from .. import metrics
 
 __all__ = ["reserve", "release", "retry_after"]
 

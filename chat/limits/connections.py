@@ -24,14 +24,14 @@ __all__ = [
 ]
 
 # Generous bursts: a whole office behind one NAT reconnects at once after a deploy. The
-# concurrent caps (chat.conncap) are what keeps one address from holding the server.
+# concurrent caps (chat.limits.caps) are what keeps one address from holding the server.
 DEFAULT_IP_RATE = (1200, 60.0)
 DEFAULT_USER_RATE = (240, 60.0)
 DEFAULT_ROOM_CREATE_RATE = (20, 3600.0)  # new public rooms per user: 20, then one per 3 min
 
 # KEYS: one per limit. ARGV: per key, its emission interval and its burst tolerance (ms).
 # Returns 0 when every limit allows (and takes one from each), else the ms to wait.
-# chat.loginlimit uses the same script for log-in attempts.
+# chat.limits.login uses the same script for log-in attempts.
 SCRIPT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000

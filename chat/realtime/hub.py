@@ -1,14 +1,17 @@
 """Room fan-out: one Redis subscription per room and process, delivery in seq order.
 
-A stored message is published once per room (encoded once); every server process that
-has members in the room receives it once and hands the same text to each local
-connection. A process delivers a room's messages strictly in seq order: a message that
-arrives ahead of a missing one waits GAP_WAIT seconds for it, then the missing ones are
-read from the database (the durable record), so nothing acked is skipped or reordered.
+A stored event is published once per room (encoded once, chat.envelope); every server
+process that has members in the room receives it once and hands the same text to each
+local connection. A process delivers a room's events strictly in seq order: the rules are
+chat.realtime.sequencer's; the hub does the I/O they ask for (waiting GAP_WAIT for a
+missing seq, then reading it from the database, the durable record).
+
+The hub owns every task it starts (kept in a set, cancelled and awaited by aclose()),
+and one aclose() serves both the loss of Redis and graceful shutdown.
 """
 
 import asyncio
-import hashlib
+import json
 import logging
 import weakref
 
@@ -18,37 +21,29 @@ from redis.exceptions import RedisError
 from redis_core import get_manager
 from redis_core.health import LOST, RESTARTED
 
-from . import metrics, presence, protocol, services
+from .. import envelope, metrics, protocol, services
+from . import presence
+from .sequencer import Sequencer
 from .transport import encode_frame
 
-__all__ = ["Hub", "get_hub"]
+__all__ = ["Hub", "get_hub", "current_hub", "presence_frame"]
 
-log = logging.getLogger("chat.hub")
-
-CHANNEL_PREFIX = "chat:room:"
-# One process-wide channel for control: "close <target> <code> [<room>]" closes sockets (in
-# one room, or everywhere): target is a user name, "session:<digest>" (one browser session,
-# at logout) or "*" (every socket of the room). "recheck <user name>" has each socket of
-# that user check its session again (chat.sessions), after a password change.
-CONTROL_CHANNEL = "chat:control"
-# Catching up further than this after a restart is left to the clients' own resume.
-MAX_CATCH_UP = 1000
+log = logging.getLogger("chat.realtime.hub")
 
 
 class RoomFeed:
-    """One room's subscription in this process: its members and delivery cursor."""
+    """One room's subscription in this process: its members and its sequencer."""
 
     def __init__(self, name, room_id):
         self.name = name
-        self.room_id = room_id
-        self.channel = CHANNEL_PREFIX + name
+        self.room_id = room_id  # None for a room nobody created yet
+        self.channel = envelope.room_channel(name)
         self.members = set()
-        self.cursor = None  # last seq delivered; None until the subscription is confirmed
-        self.pending = {}  # seq -> encoded text (None: hidden, skip) waiting for its turn
+        self.sequencer = Sequencer()
         self.draining = False
         self.gap_task = None
         self.subscribed = asyncio.get_running_loop().create_future()
-        self.opened = None  # task that subscribes and sets the cursor
+        self.opened = None  # task that subscribes and starts the sequencer
 
 
 class Hub:
@@ -65,10 +60,25 @@ class Hub:
         self.pubsub = None
         self.reader = None
         self.refresher = None
+        self.tasks = set()
         self._presence_due = set()
         self.health = manager.health()
         self.health.add_listener(self._on_health)
         self.health.start()
+
+    # tasks -----------------------------------------------------------------------------
+
+    def spawn(self, awaitable):
+        """Run awaitable as a task the hub keeps until it ends (aclose() cancels it)."""
+        task = asyncio.ensure_future(awaitable)
+        self.tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task):
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("event=hub_task_failed error=%r", task.exception())
 
     # membership ----------------------------------------------------------------------
 
@@ -77,14 +87,15 @@ class Hub:
         feed = self.rooms.get(name)
         if feed is None:
             feed = self.rooms[name] = RoomFeed(name, room_id)
-            feed.opened = asyncio.ensure_future(self._open(feed))
+            feed.opened = self.spawn(self._open(feed))
         feed.members.add(member)
         try:
             await asyncio.wait_for(asyncio.shield(feed.opened), self.JOIN_TIMEOUT)
         except BaseException:
             self.leave(member, name)
             raise
-        self._ensure_refresher()
+        if self.refresher is None or self.refresher.done():
+            self.refresher = self.spawn(self._refresh_forever())
 
     def leave(self, member, name):
         feed = self.rooms.get(name)
@@ -93,12 +104,9 @@ class Hub:
         feed.members.discard(member)
         if not feed.members:
             del self.rooms[name]
-            if feed.gap_task:
-                feed.gap_task.cancel()
-            if not feed.opened.done():
-                feed.opened.cancel()
+            self._stop_feed(feed)
             if self.pubsub is not None and feed.subscribed.done():
-                asyncio.ensure_future(self._unsubscribe(self.pubsub, feed.channel))
+                self.spawn(self._unsubscribe(self.pubsub, feed.channel))
 
     def members(self):
         return [m for feed in list(self.rooms.values()) for m in list(feed.members)]
@@ -107,20 +115,17 @@ class Hub:
         if self.pubsub is None:
             self.pubsub = self.manager.pubsub()
         pubsub = self.pubsub
-        if CONTROL_CHANNEL.encode() not in pubsub.channels:
-            await pubsub.subscribe(CONTROL_CHANNEL)
+        if envelope.CONTROL_CHANNEL.encode() not in pubsub.channels:
+            await pubsub.subscribe(envelope.CONTROL_CHANNEL)
         await pubsub.subscribe(feed.channel)
         if self.reader is None or self.reader.done():
-            self.reader = asyncio.ensure_future(self._read(pubsub))
+            self.reader = self.spawn(self._read(pubsub))
         await feed.subscribed
-        # Everything stored up to now is in the database; members read it from there.
-        feed.cursor = await database_sync_to_async(services.latest_seq)(feed.room_id)
-        for seq in [s for s in feed.pending if s <= feed.cursor]:
-            del feed.pending[seq]
-        await self._drain(feed)
+        latest = await database_sync_to_async(services.latest_seq)(feed.room_id)
+        await self._deliver(feed, feed.sequencer.start(latest))
 
     async def _unsubscribe(self, pubsub, channel):
-        if channel in self.rooms:  # somebody joined again meanwhile
+        if envelope.room_of(channel) in self.rooms:  # somebody joined again meanwhile
             return
         try:
             await pubsub.unsubscribe(channel)
@@ -130,15 +135,16 @@ class Hub:
     # publishing ----------------------------------------------------------------------
 
     async def publish_message(self, room, seq, text):
-        """Publish a stored message (encoded once) to every process with members in room."""
+        """Publish a stored event (encoded once) to every process with members in room."""
+        data = envelope.encode(envelope.RoomEvent(seq, text))
         async with metrics.redis_command("publish"):
-            await self.manager.async_client().publish(CHANNEL_PREFIX + room, f"m {seq}\n{text}")
+            await self.manager.async_client().publish(envelope.room_channel(room), data)
 
     async def publish_event(self, room, text, exclude_user="", exclude_connection=""):
         """Publish an ephemeral event (typing, presence): no seq, not stored."""
-        header = f"e {exclude_user}\t{exclude_connection}"
+        data = envelope.encode(envelope.Ephemeral(text, exclude_user, exclude_connection))
         async with metrics.redis_command("publish_event"):
-            await self.manager.async_client().publish(CHANNEL_PREFIX + room, f"{header}\n{text}")
+            await self.manager.async_client().publish(envelope.room_channel(room), data)
 
     # receiving -----------------------------------------------------------------------
 
@@ -167,99 +173,101 @@ class Hub:
         """A fresh subscription to every room (the old connection broke); each room then
         catches up from the database, so what was published meanwhile is not lost."""
         fresh = self.manager.pubsub()
+        channels = [feed.channel for feed in self.rooms.values()]
         try:
-            await fresh.subscribe(CONTROL_CHANNEL, *[feed.channel for feed in self.rooms.values()])
+            await fresh.subscribe(envelope.CONTROL_CHANNEL, *channels)
         except (RedisError, OSError) as exc:
             self.health.report_failure(exc)
-            asyncio.ensure_future(_quietly(fresh.aclose()))
+            self.spawn(_quietly(fresh.aclose()))
             return broken
         if self.pubsub is not broken:  # Redis was declared lost meanwhile
-            asyncio.ensure_future(_quietly(fresh.aclose()))
+            self.spawn(_quietly(fresh.aclose()))
             return broken
         self.pubsub = fresh
-        asyncio.ensure_future(_quietly(broken.aclose()))
+        self.spawn(_quietly(broken.aclose()))
         log.info("event=hub_resubscribed rooms=%s", len(self.rooms))
         return fresh
 
     async def _handle(self, message):
         channel = message["channel"].decode()
-        if channel == CONTROL_CHANNEL:
+        if channel == envelope.CONTROL_CHANNEL:
             if message["type"] == "message":
-                self._on_control(message["data"].decode())
+                self._on_control(message["data"])
             return
-        feed = self.rooms.get(channel[len(CHANNEL_PREFIX) :])
+        feed = self.rooms.get(envelope.room_of(channel) or "")
         if feed is None:
             return
         if message["type"] == "subscribe":
             if not feed.subscribed.done():
                 feed.subscribed.set_result(True)
-            elif feed.cursor is not None:  # re-subscribed after a reconnect: catch up
+            elif feed.sequencer.started:  # re-subscribed after a reconnect: catch up
                 self._schedule_repair(feed, wait=0)
             return
         if message["type"] != "message":
             return
-        header, _, body = message["data"].partition(b"\n")
-        if header.startswith(b"m "):
-            await self._on_message(feed, int(header[2:]), body.decode())
-        elif header.startswith(b"e "):
-            user, _, connection = header[2:].decode().partition("\t")
-            await self._on_event(feed, body.decode(), user, connection)
+        try:
+            event = envelope.decode_room(message["data"])
+        except envelope.EnvelopeError as exc:
+            log.warning("event=hub_bad_room_message room=%s error=%s", feed.name, exc)
+            return
+        if isinstance(event, envelope.RoomEvent):
+            await self._deliver(feed, feed.sequencer.offer(event.seq, event.text))
+            if feed.sequencer.gap:
+                self._schedule_repair(feed, wait=self.GAP_WAIT)
+        else:
+            await self._on_ephemeral(feed, event)
 
-    async def _on_message(self, feed, seq, text):
-        if feed.cursor is not None and seq <= feed.cursor:
-            return  # already delivered (a repair read it from the database first)
-        feed.pending[seq] = text
-        if feed.cursor is not None:
-            await self._drain(feed)
-
-    def _on_control(self, command):
-        parts = command.split()
-        if len(parts) == 2 and parts[0] == "recheck":
-            for feed in list(self.rooms.values()):
+    def _on_control(self, data):
+        try:
+            command = envelope.decode_control(data)
+        except envelope.EnvelopeError:
+            log.warning("event=hub_bad_control command=%r", bytes(data[:200]))
+            return
+        if isinstance(command, envelope.Close):
+            room = command.room
+            feeds = (
+                [self.rooms[room]] if room in self.rooms else [] if room else self.rooms.values()
+            )
+            for feed in list(feeds):
                 for member in list(feed.members):
-                    recheck = getattr(member, "recheck_session", None)  # sockets with a session
-                    if member.username == parts[1] and recheck is not None:
-                        asyncio.ensure_future(recheck())
-            return
-        if len(parts) not in (3, 4) or parts[0] != "close" or not parts[2].isdigit():
-            log.warning("event=hub_bad_control command=%r", command[:200])
-            return
-        user, code, room = parts[1], int(parts[2]), parts[3] if len(parts) == 4 else None
-        feeds = [self.rooms[room]] if room in self.rooms else [] if room else self.rooms.values()
-        for feed in list(feeds):
-            for member in list(feed.members):
-                if user == "*" or member.username == user or member.session_target == user:
-                    member.kick(code)
+                    if _targets(command.target, member):
+                        self.spawn(member.kick(command.code))
+        elif isinstance(command, envelope.Recheck):
+            for member in self.members():
+                # A member kind that cannot re-check a session is left alone.
+                if member.username == command.target and hasattr(member, "recheck_session"):
+                    self.spawn(member.recheck_session())
 
-    async def _on_event(self, feed, text, exclude_user, exclude_connection):
+    async def _on_ephemeral(self, feed, event):
+        value = _presence_value(event.text)
         for member in list(feed.members):
-            if exclude_user and member.username == exclude_user:
+            if event.exclude_user and member.username == event.exclude_user:
                 continue
-            if exclude_connection and member.connection_id == exclude_connection:
+            if event.exclude_connection and member.connection_id == event.exclude_connection:
                 continue
             try:
-                await member.deliver_event(text)
+                if value is not None:
+                    await member.deliver_presence(value, event.text)
+                else:
+                    await member.deliver_event(event.text)
             except Exception:
                 log.exception("event=hub_event_delivery_failed")
 
     # ordering ------------------------------------------------------------------------
 
-    async def _drain(self, feed):
-        """Deliver consecutive pending messages; schedule a repair when one is missing."""
+    async def _deliver(self, feed, due):
+        """Hand each due event to every member, in order (the drain is not re-entered: a
+        drain running already delivers what becomes due meanwhile)."""
         if feed.draining:
-            return  # the running drain picks the new message up
+            return
         feed.draining = True
         try:
-            while feed.cursor + 1 in feed.pending:
-                seq = feed.cursor + 1
-                text = feed.pending.pop(seq)
-                feed.cursor = seq
-                if text is not None:
+            while due:
+                for seq, text in due:
                     await self._fan_out(feed, seq, text)
+                due = feed.sequencer.drain()
         finally:
             feed.draining = False
-        if feed.pending:
-            self._schedule_repair(feed, wait=self.GAP_WAIT)
 
     async def _fan_out(self, feed, seq, text):
         metrics.fanout_delivered.inc(len(feed.members))
@@ -273,80 +281,86 @@ class Hub:
 
     def _schedule_repair(self, feed, wait):
         if feed.gap_task is None or feed.gap_task.done():
-            feed.gap_task = asyncio.ensure_future(self._repair(feed, wait))
+            feed.gap_task = self.spawn(self._repair(feed, wait))
 
     async def _repair(self, feed, wait):
-        """Fill the gap before the earliest pending message (or catch up) from the database."""
+        """Fill the gap before the earliest pending event (or catch up) from the database."""
         await asyncio.sleep(wait)
+        sequencer = feed.sequencer
         for attempt in range(self.REPAIR_READS):
-            if self.rooms.get(feed.name) is not feed or feed.cursor is None:
+            if self.rooms.get(feed.name) is not feed or not sequencer.started:
                 return
             if feed.room_id is None:  # opened before the room existed: it may exist now
                 feed.room_id = await database_sync_to_async(services.room_id_named)(feed.name)
-            if feed.pending and min(feed.pending) == feed.cursor + 1:
+            latest = None
+            if not sequencer.pending:
+                latest = await database_sync_to_async(services.latest_seq)(feed.room_id)
+            span = sequencer.to_read(latest)
+            if span is None:
                 break
-            upto = max(feed.pending) if feed.pending else None
-            if upto is None:
-                upto = await database_sync_to_async(services.latest_seq)(feed.room_id)
-            upto = min(upto, feed.cursor + MAX_CATCH_UP)
-            rows = await database_sync_to_async(services.encoded_range)(
-                feed.room_id, feed.cursor, upto
-            )
-            for seq, text in rows:
-                if seq > feed.cursor and seq not in feed.pending:
-                    feed.pending[seq] = text
-                    metrics.fanout_recovered.inc()
-            if not feed.pending or feed.cursor + 1 in feed.pending:
+            rows = await database_sync_to_async(services.encoded_range)(feed.room_id, *span)
+            recovered, due = sequencer.fill(rows)
+            metrics.fanout_recovered.inc(recovered)
+            await self._deliver(feed, due)
+            if not sequencer.gap:
                 break
-            # Messages arrived beyond what was read while it was being read: read again.
+            # Events arrived beyond what was read while it was being read: read again.
             await asyncio.sleep(self.GAP_WAIT * attempt)
         else:
-            # Not in the database after REPAIR_READS reads (cannot happen while seq is
-            # assigned under lock): skip ahead rather than stall the room; clients resume.
-            skipped = min(feed.pending) - 1 - feed.cursor
-            metrics.fanout_skipped.inc(skipped)
-            log.error(
-                "event=fanout_gap_skipped room=%s from=%s count=%s", feed.name, feed.cursor, skipped
-            )
-            feed.cursor = min(feed.pending) - 1
+            skipped, due = sequencer.skip()
+            if skipped:
+                metrics.fanout_skipped.inc(skipped)
+                log.error(
+                    "event=fanout_gap_skipped room=%s upto=%s count=%s",
+                    feed.name, sequencer.cursor, skipped,
+                )  # fmt: skip
+            await self._deliver(feed, due)
         feed.gap_task = None
-        await self._drain(feed)
 
-    # health --------------------------------------------------------------------------
+    # health and lifecycle -------------------------------------------------------------
 
     def _on_health(self, event):
         if event == LOST:
-            self._lose_everything()
+            members = self.members()
+            log.warning("event=redis_lost_closing connections=%s", len(members))
+            self.spawn(self.aclose(close_code=protocol.CloseCode.REDIS_LOST))
         elif event == RESTARTED:
             # Memberships and presence lived in the old Redis's memory: restore them.
             for feed in list(self.rooms.values()):
-                if feed.cursor is not None:
+                if feed.sequencer.started:
                     self._schedule_repair(feed, wait=0)
-            asyncio.ensure_future(self.refresh_presence())
+            self.spawn(self.refresh_presence())
 
-    def _lose_everything(self):
+    def _stop_feed(self, feed):
+        if feed.gap_task is not None:
+            feed.gap_task.cancel()
+        if feed.opened is not None and not feed.opened.done():
+            feed.opened.cancel()
+
+    async def aclose(self, close_code=None, timeout=2.0):
+        """Stop the fan-out: close every member with close_code (if given), drop every
+        room, cancel and await every task the hub started, close the subscription."""
         members = self.members()
-        log.warning("event=redis_lost_closing connections=%s", len(members))
         pubsub, self.pubsub = self.pubsub, None
         for feed in self.rooms.values():
-            if feed.gap_task:
-                feed.gap_task.cancel()
-            if not feed.opened.done():
-                feed.opened.cancel()
+            self._stop_feed(feed)
         self.rooms.clear()
-        if self.reader:
-            self.reader.cancel()
-            self.reader = None
+        self._presence_due.clear()
+        current = asyncio.current_task()
+        for task in list(self.tasks):  # the reader, the refresher, repairs, announcements
+            if task is not current:
+                task.cancel()
+        self.reader = self.refresher = None
+        if close_code is not None:
+            for member in members:
+                self.spawn(member.close_with(close_code))
+        pending = [t for t in self.tasks if t is not current and not t.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
         if pubsub is not None:
-            asyncio.ensure_future(_quietly(pubsub.aclose()))
-        for member in members:
-            member.redis_lost()
+            await _quietly(asyncio.wait_for(pubsub.aclose(), timeout))
 
     # presence ------------------------------------------------------------------------
-
-    def _ensure_refresher(self):
-        if self.refresher is None or self.refresher.done():
-            self.refresher = asyncio.ensure_future(self._refresh_forever())
 
     async def _refresh_forever(self):
         while self.rooms:
@@ -361,11 +375,10 @@ class Hub:
         if room in self._presence_due:
             return
         self._presence_due.add(room)
-        asyncio.get_running_loop().call_later(
-            self.PRESENCE_COALESCE, lambda: asyncio.ensure_future(self._announce_presence(room))
-        )
+        self.spawn(self._announce_presence(room))
 
     async def _announce_presence(self, room):
+        await asyncio.sleep(self.PRESENCE_COALESCE)
         self._presence_due.discard(room)
         try:
             change = await presence.update(room, "sweep")
@@ -386,21 +399,19 @@ class Hub:
                 return
 
 
-def session_target(session_key):
-    """The control target naming one browser session's sockets ("session:<digest>"): the
-    key itself never travels through Redis. User names cannot hold ':', so no clash."""
-    return "session:" + hashlib.sha256(session_key.encode()).hexdigest()[:32]
+def _targets(target, member):
+    return (
+        target == envelope.EVERYONE or member.username == target or member.session_target == target
+    )
 
 
-def publish_close(username, code, room=None):
-    """Close username's sockets (in room, or all) on every server process (sync callers)."""
-    command = f"close {username} {int(code)}" + (f" {room}" if room else "")
-    get_manager().client().publish(CONTROL_CHANNEL, command)
-
-
-def publish_recheck(username):
-    """Have username's sockets check their sessions again, on every server process."""
-    get_manager().client().publish(CONTROL_CHANNEL, f"recheck {username}")
+def _presence_value(text):
+    """(users, anonymous) when text is a presence frame, else None (parsed once per process
+    and event, not per member)."""
+    if not text.startswith('{"type":"presence"'):
+        return None
+    frame = json.loads(text)
+    return tuple(frame["users"]), frame["anonymous"]
 
 
 def presence_frame(change):
@@ -424,3 +435,9 @@ def get_hub():
     if hub is None or hub.manager is not get_manager():
         hub = _hubs[loop] = Hub(get_manager())
     return hub
+
+
+def current_hub():
+    """The hub of the running loop, or None when this loop never served a room (finding
+    it creates nothing: no hub, no Redis probe)."""
+    return _hubs.get(asyncio.get_running_loop())

@@ -5,7 +5,7 @@ address, and per user name across all addresses with a much higher ceiling (OWAS
 per account and source, never lock an account outright), so a stranger who guesses wrong
 passwords for `alice` exhausts only their own allowance, and a distributed guess is slowed.
 Every attempt with a user name and a password takes one from each limit *before* the
-password is checked (atomically, one Lua script shared with chat.connlimit), so a burst of
+password is checked (atomically, one Lua script shared with chat.limits.connections), so a burst of
 parallel guesses cannot slip past a check-then-count race. A successful log-in gives the
 pair its allowance back; neither the address's nor the user name's allowance is given back,
 or an attacker could refill them by logging in to an account of their own between guesses.
@@ -26,14 +26,14 @@ from redis.exceptions import RedisError
 
 from redis_core import get_manager
 
-from . import connlimit
+from . import connections as connlimit
 
 __all__ = [
     "attempt", "succeeded", "reset", "signup_attempt", "normalize", "LimitedAuthenticationForm",
     "LimitedAdminAuthenticationForm", "LimitedLoginView",
 ]  # fmt: skip
 
-log = logging.getLogger("chat.loginlimit")
+log = logging.getLogger("chat.limits.login")
 
 DEFAULT_PAIR_RATE = (10, 600.0)  # one address, one user name: 10 at once, then one a minute
 DEFAULT_USER_RATE = (100, 3600.0)  # one user name from anywhere: only slows a distributed guess
@@ -107,7 +107,7 @@ def reset(username):
 
 def signup_attempt(ip):
     """None when a sign-up from ip may go on (and is counted), else the seconds to wait.
-    An unknown address is not limited (see chat.connlimit). Raises RedisError."""
+    An unknown address is not limited (see chat.limits.connections). Raises RedisError."""
     bucket = connlimit.ip_bucket(ip) if ip else None
     if bucket is None:
         return None

@@ -6,7 +6,8 @@ goodbye has its entries expire after ENTRY_TTL_MS, and the next sweep tells the 
 
 from redis_core import get_manager
 
-from . import metrics
+from .. import metrics
+from ..online import room_key
 
 __all__ = ["PresenceChange", "update", "ENTRY_TTL_MS", "REFRESH_SECONDS"]
 
@@ -55,9 +56,10 @@ class PresenceChange:
         self.anonymous = int(raw[1])
         self.users = [u.decode() if isinstance(u, bytes) else u for u in raw[2:]]
 
-
-def room_key(room):
-    return f"chat:presence:{room}"
+    @property
+    def value(self):
+        """(users, anonymous): what a socket compares to tell whether it shows this."""
+        return tuple(self.users), self.anonymous
 
 
 def member(connection_id, username):
@@ -74,19 +76,3 @@ async def update(room, op, members=()):
             _SCRIPT, 2, room_key(room), room_key(room) + ":summary", op, ENTRY_TTL_MS, *members
         )
     return PresenceChange(raw)
-
-
-def online_counts(rooms):
-    """{room: users + anonymous online} for the room list (sync, one pipeline)."""
-    client = get_manager().client()
-    pipe = client.pipeline(transaction=False)
-    for room in rooms:
-        pipe.get(room_key(room) + ":summary")
-    counts = {}
-    for room, summary in zip(rooms, pipe.execute()):
-        if not summary:
-            counts[room] = 0
-            continue
-        anonymous, *users = summary.decode().split("\n")
-        counts[room] = int(anonymous) + len([u for u in users if u])
-    return counts

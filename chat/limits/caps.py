@@ -1,6 +1,6 @@
 """Caps on concurrent WebSocket connections per client address and per user, in Redis.
 
-A rate (chat.connlimit) bounds how fast connections open; a cap bounds how many are open
+A rate (chat.limits.connections) bounds how fast connections open; a cap bounds how many are open
 at once, so one address cannot hold thousands of sockets by opening them slowly. Counts
 live in Redis, one hash per address or user, one field per server process: the process
 adds one on admit and takes it back on close. A process that dies without saying goodbye
@@ -23,11 +23,11 @@ from redis.exceptions import RedisError
 
 from redis_core import get_manager
 
-from . import metrics
+from .. import metrics
 
 __all__ = ["Caps", "get_caps", "limits", "DEFAULT_PER_IP", "DEFAULT_PER_USER"]
 
-log = logging.getLogger("chat.conncap")
+log = logging.getLogger("chat.limits.caps")
 
 # 500 sockets from one address: an office behind one NAT reconnecting all at once after a
 # deploy gets in; one address holding more than that is not a crowd of people.

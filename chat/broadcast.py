@@ -1,0 +1,68 @@
+"""Reaching open sockets from synchronous code (pages, admin, signals): publish an
+envelope on Redis; every server process's hub acts on it for its own sockets.
+
+Nothing here knows a socket: this is the one way down from the request/response side to
+the real-time side, through the declared envelope (chat.envelope) and the one manager.
+"""
+
+import hashlib
+import logging
+from functools import partial
+
+from django.db import transaction
+from redis.exceptions import RedisError
+
+from redis_core import get_manager
+
+from . import envelope, protocol
+
+__all__ = [
+    "session_target", "publish_close", "publish_recheck", "publish_ephemeral",
+    "close_sockets", "close_sockets_after_commit",
+]  # fmt: skip
+
+log = logging.getLogger("chat.broadcast")
+
+
+def session_target(session_key):
+    """The control target naming one browser session's sockets ("session:<digest>"): the
+    key itself never travels through Redis. User names cannot hold ':', so no clash."""
+    return "session:" + hashlib.sha256(session_key.encode()).hexdigest()[:32]
+
+
+def _publish(channel, message):
+    get_manager().client().publish(channel, envelope.encode(message))
+
+
+def publish_close(target, code, room=None):
+    """Close target's sockets (in room, or all) on every server process."""
+    _publish(envelope.CONTROL_CHANNEL, envelope.Close(target, int(code), room))
+
+
+def publish_recheck(username):
+    """Have username's sockets check their sessions again, on every server process."""
+    _publish(envelope.CONTROL_CHANNEL, envelope.Recheck(username))
+
+
+def publish_ephemeral(room, frame):
+    """Send frame (a dict) to every socket of room, not stored, no seq."""
+    _publish(envelope.room_channel(room), envelope.Ephemeral(protocol.encode(frame)))
+
+
+def close_sockets(target, room=None, code=protocol.CloseCode.NOT_MEMBER):
+    """Close target's sockets now; False when Redis did not answer.
+
+    Without Redis no socket stays open anyway: every server closes its sockets with 4012
+    when Redis is lost, and each reconnect passes the access check again."""
+    try:
+        publish_close(target, code, room)
+    except (RedisError, OSError) as exc:
+        log.warning("event=close_publish_failed user=%s room=%s error=%r", target, room or "*", exc)
+        return False
+    return True
+
+
+def close_sockets_after_commit(target, room=None, code=protocol.CloseCode.NOT_MEMBER):
+    """Once the current transaction commits, close target's sockets (to room, or all) on
+    every server process. Runs at once outside a transaction."""
+    transaction.on_commit(partial(close_sockets, target, room, code))
