@@ -323,5 +323,8 @@ def test_admin__messages_cannot_be_added_by_hand(client, moderator):
     assert client.get("/admin/chat/message/add/").status_code == 403
 
 
-def test_views_module_keeps_the_api_names():
-    assert views.room_messages and views.rooms_api
+def test_api_urls__served_by_the_api_views():
+    from django.urls import resolve
+
+    assert resolve("/api/rooms").func is views.rooms_api
+    assert resolve("/api/rooms/lobby/messages").func is views.room_messages

@@ -37,11 +37,15 @@ class Client:
         return json.loads(message["text"])
 
     async def recv_type(self, kind, timeout=5):
-        """Skip frames until one of type kind arrives (presence and typing come anytime)."""
+        """Skip frames until one of type kind arrives (presence and typing come anytime).
+
+        A socket that closes first fails the test, unless kind is "__closed__"."""
         while True:
             frame = await self.recv(timeout)
-            if frame["type"] == kind or frame["type"] == "__closed__":
+            if frame["type"] == kind:
                 return frame
+            if frame["type"] == "__closed__":
+                raise AssertionError(f"the socket closed ({frame['code']}) before a {kind!r}")
 
     async def send(self, frame):
         await self.comm.send_to(
