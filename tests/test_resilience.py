@@ -5,7 +5,6 @@ import time
 
 import pytest
 
-from chat.realtime.hub import get_hub
 from redis_core import get_manager
 from tests.conftest import wait_until
 from tests.test_consumers import joined, post

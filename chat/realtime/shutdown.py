@@ -133,7 +133,7 @@ def _close_open_sockets(servers, code):
     closed = 0
     for protocol, details in _websockets(servers):
         if protocol.state == protocol.STATE_OPEN and not details.get("disconnected"):
-            protocol.serverClose(code=code)
+            protocol.serverClose(code=int(code))  # autobahn takes a plain int only
             closed += 1
     return closed
 

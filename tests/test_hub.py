@@ -1,0 +1,148 @@
+"""chat.realtime.hub against the real Redis and database: fan-out once per process, in
+seq order, gaps repaired from the database or skipped, control envelopes, one aclose()."""
+
+import asyncio
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from chat import envelope, metrics, protocol, services
+from chat.realtime.hub import Hub
+from redis_core import get_manager
+from tests.conftest import wait_until
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class Member:
+    """What the hub sees of a socket: it records what it is handed."""
+
+    def __init__(self, username="", session_target=None):
+        self.username = username
+        self.session_target = session_target
+        self.connection_id = f"c-{id(self)}"
+        self.presence_entry = None
+        self.seqs, self.events, self.presences, self.closed, self.rechecks = [], [], [], [], 0
+
+    async def deliver(self, seq, text, frame=None):
+        self.seqs.append(seq)
+
+    async def deliver_event(self, text):
+        self.events.append(text)
+
+    async def deliver_presence(self, value, text):
+        self.presences.append(value)
+
+    async def kick(self, code):
+        self.closed.append(code)
+
+    async def close_with(self, code):
+        self.closed.append(code)
+
+    async def recheck_session(self):
+        self.rechecks += 1
+
+
+@pytest.fixture
+async def hubs():
+    made = []
+
+    def make():
+        hub = Hub(get_manager())
+        hub.GAP_WAIT = 0.01
+        made.append(hub)
+        return hub
+
+    yield make
+    for hub in made:
+        await hub.aclose()
+
+
+@pytest.fixture
+def room(make_user):
+    user = make_user("writer")
+    room = services.get_or_create_room("hubroom")
+    return room, user
+
+
+def store(room, user, count):
+    return [services.post_message(room.pk, user, f"m{i}", None)[0] for i in range(count)]
+
+
+async def publish(hub, message):
+    await hub.publish_message("hubroom", message["seq"], protocol.encode(message))
+
+
+async def test_two_processes__each_member_gets_each_event_once_in_order(hubs, room):
+    (a, b), (room_model, user) = (hubs(), hubs()), room
+    members = [Member(), Member(), Member()]
+    await a.join(members[0], "hubroom", room_model.pk)
+    await a.join(members[1], "hubroom", room_model.pk)
+    await b.join(members[2], "hubroom", room_model.pk)
+    for message in await sync_to_async(store)(room_model, user, 3):
+        await publish(a, message)
+    assert await wait_until(lambda: all(m.seqs == [1, 2, 3] for m in members))
+
+
+async def test_gap__missing_events_read_from_the_database_in_order(hubs, room):
+    hub, (room_model, user) = hubs(), room
+    member = Member()
+    await hub.join(member, "hubroom", room_model.pk)
+    stored = await sync_to_async(store)(room_model, user, 3)
+    before = metrics.fanout_recovered._value.get()
+    await publish(hub, stored[2])  # 1 and 2 were never published
+    assert await wait_until(lambda: member.seqs == [1, 2, 3])
+    assert metrics.fanout_recovered._value.get() - before == 2
+
+
+async def test_gap_not_in_the_database__skipped_after_repeated_reads(hubs, room):
+    hub, (room_model, _user) = hubs(), room
+    member = Member()
+    await hub.join(member, "hubroom", room_model.pk)
+    before = metrics.fanout_skipped._value.get()
+    text = protocol.encode({"type": "message", "seq": 3})
+    await hub.publish_message("hubroom", 3, text)  # seqs 1 and 2 exist nowhere
+    assert await wait_until(lambda: member.seqs == [3], timeout=5)
+    assert metrics.fanout_skipped._value.get() - before == 2
+
+
+async def test_control__close_and_recheck_reach_the_targets_only(hubs, room):
+    hub, (room_model, _user) = hubs(), room
+    alice, bob, tab = Member("alice"), Member("bob"), Member("carol", "session:abc")
+    for member in (alice, bob, tab):
+        await hub.join(member, "hubroom", room_model.pk)
+    client = get_manager().async_client()
+    for message in (
+        envelope.Close("alice", 4403, "hubroom"),
+        envelope.Close("session:abc", 4401),
+        envelope.Recheck("bob"),
+    ):
+        await client.publish(envelope.CONTROL_CHANNEL, envelope.encode(message))
+    assert await wait_until(lambda: alice.closed and tab.closed and bob.rechecks)
+    assert (alice.closed, tab.closed, bob.closed, alice.rechecks) == ([4403], [4401], [], 0)
+
+
+async def test_ephemeral__exclusions_and_presence_as_a_value(hubs, room):
+    hub, (room_model, _user) = hubs(), room
+    alice, bob = Member("alice"), Member("bob")
+    await hub.join(alice, "hubroom", room_model.pk)
+    await hub.join(bob, "hubroom", room_model.pk)
+    await hub.publish_event("hubroom", '{"type":"typing","user":"alice"}', exclude_user="alice")
+    presence = protocol.encode(protocol.presence(["bob", "alice"], 2))
+    await hub.publish_event("hubroom", presence)
+    assert await wait_until(lambda: bob.events and bob.presences and alice.presences)
+    assert alice.events == []
+    assert bob.presences == [(("alice", "bob"), 2)]
+
+
+async def test_aclose__closes_members_and_ends_every_task(hubs, room):
+    hub, (room_model, _user) = hubs(), room
+    members = [Member(), Member()]
+    for member in members:
+        await hub.join(member, "hubroom", room_model.pk)
+    assert hub.tasks  # the reader and the presence refresher at least
+    await hub.aclose(close_code=protocol.CloseCode.REDIS_LOST)
+    assert [m.closed for m in members] == [[4012], [4012]]
+    await asyncio.sleep(0)
+    assert not [t for t in hub.tasks if not t.done()]
+    assert hub.rooms == {} and hub.pubsub is None
