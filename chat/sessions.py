@@ -14,9 +14,11 @@ from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.utils.crypto import constant_time_compare
 
+from .protocol import CloseCode
+
 __all__ = ["CLOSE_RECONNECT", "session_still_valid", "still_valid"]
 
-CLOSE_RECONNECT = 4001  # reconnect: the handshake then reads the browser's current cookie
+CLOSE_RECONNECT = CloseCode.GOING_AWAY  # reconnect: the handshake reads the current cookie
 
 
 def _load(session_key):

@@ -6,6 +6,7 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from chat.limits import connections as connlimit
+from chat.limits import core
 from redis_core import get_manager
 from tests.wsutil import Client
 
@@ -36,14 +37,14 @@ def test_client_ip__from_scope_or_none():
 
 
 def test_plan__leaves_out_limits_that_are_off():
-    keys, args = connlimit.plan([("a", (10, 60)), ("b", None), ("c", (1, 1))])
+    keys, args = core.plan([("a", (10, 60)), ("b", None), ("c", (1, 1))])
     assert keys == ["a", "c"]
     assert args == ["6000.000", "54000.000", "1000.000", "0.000"]
 
 
 def test_retry_after__seconds_at_least_a_millisecond():
-    assert connlimit.retry_after(1500) == 1.5
-    assert connlimit.retry_after(0) == 0.001
+    assert core.retry_after(1500) == 1.5
+    assert core.retry_after(0) == 0.001
 
 
 # in Redis ---------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from redis.exceptions import RedisError
 
 from redis_core import get_manager
 
-from . import connections as connlimit
+from . import core
 
 __all__ = [
     "attempt", "succeeded", "reset", "signup_attempt", "normalize", "LimitedAuthenticationForm",
@@ -69,28 +69,19 @@ def user_key(username):
 
 def pair_key(username, ip):
     """The key of one user name from one address (IPv6 by its /64)."""
-    bucket = (connlimit.ip_bucket(ip) if ip else None) or UNKNOWN_ADDRESS
+    bucket = (core.ip_bucket(ip) if ip else None) or UNKNOWN_ADDRESS
     return f"chat:login:pair:{_digest(username)}:{bucket}"
-
-
-def _take(limits):
-    """None when every limit allows (and one is taken from each), else seconds to wait."""
-    keys, args = connlimit.plan(limits)
-    if not keys:
-        return None
-    wait_ms = get_manager().client().eval(connlimit.SCRIPT, len(keys), *keys, *args)
-    return None if int(wait_ms) <= 0 else connlimit.retry_after(wait_ms)
 
 
 def attempt(username, ip):
     """None when an attempt for username from ip may go on (and is counted), else the
     seconds to wait. Raises RedisError when Redis does not answer."""
     pair_rate, user_rate, ip_rate = rates()
-    bucket = connlimit.ip_bucket(ip) if ip else None
+    bucket = core.ip_bucket(ip) if ip else None
     limits = [(pair_key(username, ip), pair_rate), (user_key(username), user_rate)]
     if bucket is not None:
         limits.append((f"chat:login:ip:{bucket}", ip_rate))
-    return _take(limits)
+    return core.take(limits)
 
 
 def succeeded(username, ip):
@@ -108,11 +99,11 @@ def reset(username):
 def signup_attempt(ip):
     """None when a sign-up from ip may go on (and is counted), else the seconds to wait.
     An unknown address is not limited (see chat.limits.connections). Raises RedisError."""
-    bucket = connlimit.ip_bucket(ip) if ip else None
+    bucket = core.ip_bucket(ip) if ip else None
     if bucket is None:
         return None
     rate = getattr(settings, "CHAT_SIGNUP_RATE_IP", DEFAULT_SIGNUP_RATE)
-    return _take([(f"chat:signup:ip:{bucket}", rate)])
+    return core.take([(f"chat:signup:ip:{bucket}", rate)])
 
 
 class LimitedLoginMixin:
