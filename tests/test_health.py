@@ -1,0 +1,52 @@
+"""redis_core.health: the readiness monitor against a real redis-server that is stopped
+and restarted for real (events: LOST after the loss grace, RESTARTED on a new run_id)."""
+
+import asyncio
+
+from redis_core import get_manager
+from redis_core.health import LOST, RESTARTED, RESTORED, RedisHealth
+from tests.conftest import wait_until
+
+
+async def monitor():
+    health = RedisHealth(get_manager().async_client())
+    events = []
+    health.add_listener(events.append)
+    assert await health.wait_ready(5)
+    return health, events
+
+
+async def test_ready__a_run_id_and_no_event(redis_server):
+    health, events = await monitor()
+    try:
+        assert health.ready and health.run_id
+        await asyncio.sleep(0.3)
+        assert events == []
+    finally:
+        health.stop()
+
+
+async def test_fast_restart__restarted_without_lost(redis_server):
+    health, events = await monitor()
+    try:
+        await asyncio.get_running_loop().run_in_executor(None, redis_server.restart)
+        assert await wait_until(lambda: RESTARTED in events, timeout=5)
+        assert LOST not in events
+    finally:
+        health.stop()
+
+
+async def test_stopped__lost_after_the_grace_then_restored_when_back(redis_server):
+    health, events = await monitor()
+    loop = asyncio.get_running_loop()
+    try:
+        await loop.run_in_executor(None, redis_server.stop)
+        started = loop.time()
+        assert await wait_until(lambda: LOST in events, timeout=5)
+        assert loop.time() - started >= health.LOSS_GRACE * 0.9
+        assert not health.ready and not await health.wait_ready(0.2)
+        await loop.run_in_executor(None, redis_server.start)
+        assert await wait_until(lambda: RESTORED in events, timeout=8)
+        assert events[:2] == [LOST, RESTORED] and health.ready
+    finally:
+        health.stop()
