@@ -77,6 +77,8 @@ class ManagerHandler:
             old, self._manager = self._manager, None
         if old is not None:
             old.close()
+            # Forgotten: check_redis_ssot counts the managers alive, and this one is done.
+            type(old).instances.discard(old)
         # Layers hold no connection of their own, but channels caches layer objects; a
         # fresh one after a reset cannot keep state (receive buffers) from the old manager.
         from channels.layers import channel_layers

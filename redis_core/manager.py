@@ -111,7 +111,7 @@ class RedisManager:
     # both -------------------------------------------------------------------------
 
     def close(self):
-        """Close the sync pool and every async pool, and leave the process's managers.
+        """Close the sync pool and every async pool; pools are made again if it is used.
 
         An async pool is closed on its own loop: now when that loop is idle, as a task
         when it is this thread's running loop, thread-safely when another thread runs it.
@@ -123,7 +123,6 @@ class RedisManager:
             client.connection_pool.disconnect()
         for loop in list(self._loops.keys()):
             _close_on(loop, self)
-        RedisManager.instances.discard(self)
 
     def stats(self):
         """Pools, connections created and in use, and errors, as plain data."""
