@@ -2,16 +2,16 @@
 
 Each daphne process serves its own /metrics (no prometheus_client multiprocess mode):
 daphne processes are long-lived and each listens on its own port, so Prometheus scrapes
-every one as its own target. See docs/operations.md for what each metric means.
+every one as its own target. See docs/operations.md for what each metric means. The Redis
+manager's pool metrics (chat_redis_pool_*) are redis_core's own: redis_core/metrics.py.
 """
 
 import time
 from contextlib import asynccontextmanager
 
-from prometheus_client import REGISTRY, Counter, Gauge, Histogram
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client import Counter, Gauge, Histogram
 
-__all__ = ["redis_command", "ManagerCollector", "set_readiness"]
+__all__ = ["redis_command", "set_readiness"]
 
 connections_open = Gauge("chat_connections_open", "Open WebSocket connections in this process")
 connections_opened = Counter("chat_ws_opens_total", "WebSocket connections accepted")
@@ -71,67 +71,3 @@ def set_readiness(checks, draining_now=False):
         ready_check_seconds.labels(check=name).set(check["ms"] / 1000)
     ready.set(1 if all(c["ok"] for c in checks.values()) and not draining_now else 0)
     draining.set(1 if draining_now else 0)
-
-
-class ManagerCollector:
-    """The Redis manager's own numbers, read at scrape time: its pools per loop and readiness."""
-
-    def describe(self):
-        return []  # names are dynamic; nothing to check for clashes at registration
-
-    def collect(self):
-        from redis_core import ManagerNotReady, get_manager
-
-        try:
-            stats = get_manager().stats()
-        except ManagerNotReady:
-            return
-        labels = ["role", "loop"]
-        families = {
-            "connections": GaugeMetricFamily(
-                "chat_redis_pool_connections",
-                "Connections the pool holds (idle and in use)",
-                labels=labels,
-            ),
-            "in_use": GaugeMetricFamily(
-                "chat_redis_pool_in_use",
-                "Connections of the pool lent out right now",
-                labels=labels,
-            ),
-            "max_connections": GaugeMetricFamily(
-                "chat_redis_pool_max_connections", "The pool's connection limit", labels=labels
-            ),
-        }
-        ready_family = GaugeMetricFamily(
-            "chat_redis_ready",
-            "1 while this loop's health monitor sees Redis answer (probed every second)",
-            labels=["loop"],
-        )
-        loop_index = 0
-        for pool in stats["pools"]:
-            loop = ""
-            if pool["role"] == "async":
-                loop = str(loop_index)
-                loop_index += 1
-                ready_family.add_metric([loop], 1 if pool.get("ready") else 0)
-            for key, family in families.items():
-                family.add_metric([pool["role"], loop], pool[key])
-        yield from families.values()
-        yield ready_family
-        yield CounterMetricFamily(
-            "chat_redis_probe_errors",
-            "Failed or slow readiness probes of the manager's health monitors",
-            value=stats["errors"],
-        )
-        yield CounterMetricFamily(
-            "chat_redis_async_pools_created", "Async pools made (one per event loop)",
-            value=stats["async_pools_created"],
-        )  # fmt: skip
-        yield CounterMetricFamily(
-            "chat_redis_async_pools_closed", "Async pools closed with their loop",
-            value=stats["async_pools_closed"],
-        )  # fmt: skip
-
-
-_collector = ManagerCollector()
-REGISTRY.register(_collector)

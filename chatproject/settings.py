@@ -29,6 +29,8 @@ ALLOWED_HOSTS = host_list(os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,loca
 DEV_REDIS_URL = f"unix://{VAR_DIR / 'redis' / 'redis.sock'}"
 REDIS_URL_FROM_ENV = bool(os.environ.get("REDIS_URL"))
 REDIS_URL = os.environ.get("REDIS_URL") or DEV_REDIS_URL
+# Old import paths that forward to redis_core's manager; check_redis_ssot verifies each.
+REDIS_CORE_LEGACY_MODULES = ["chat.redis_client", "chatproject.redis", "redis_core.compat"]
 
 DATABASES = {
     "default": dj_database_url.parse(

@@ -7,13 +7,12 @@ class RedisCoreConfig(AppConfig):
 
     def ready(self):
         # No I/O here: ready() runs for every manage.py command and before daphne's loop.
-        from django.conf import settings
+        from . import RedisNotConfigured, checks, get_manager, metrics  # noqa: F401 - checks registers itself
 
-        from . import build_manager, checks  # noqa: F401 - checks registers itself
-
+        metrics.register()
         try:
-            build_manager(settings.REDIS_URL)
-        except ValueError:
-            # Reported by the system check redis_core.E001 (and by get_manager()), so that
-            # `manage.py check` can say what is wrong instead of a traceback at start-up.
+            get_manager()  # built now, in the main thread, before any request races for it
+        except RedisNotConfigured:
+            # Not fatal here, so that `manage.py check` reports redis_core.E001 with its hint
+            # instead of a start-up traceback; get_manager() raises it (with its cause) on use.
             pass

@@ -111,12 +111,18 @@ class RedisManager:
     # both -------------------------------------------------------------------------
 
     def close(self):
-        """Close the sync pool (async pools close with their loops)."""
+        """Close the sync pool and every async pool; pools are made again if it is used.
+
+        An async pool is closed on its own loop: now when that loop is idle, as a task
+        when it is this thread's running loop, thread-safely when another thread runs it.
+        """
         with self._lock:
             client, self._sync_client = self._sync_client, None
         if client is not None:
             client.close()
             client.connection_pool.disconnect()
+        for loop in list(self._loops.keys()):
+            _close_on(loop, self)
 
     def stats(self):
         """Pools, connections created and in use, and errors, as plain data."""
@@ -157,3 +163,28 @@ def _close_with_loop(manager, loop):
         return original_close(*args, **kwargs)
 
     loop.close = types.MethodType(close, loop)
+
+
+def _close_on(loop, manager):
+    """Close manager's pool of loop from wherever close() was called."""
+    if loop.is_closed():
+        manager._loops.pop(loop, None)
+        return
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if loop is running:
+        task = loop.create_task(manager.aclose_loop(loop))
+        _closing.add(task)  # keep a reference until it is done, as asyncio asks
+        task.add_done_callback(_closing.discard)
+    elif loop.is_running():
+        asyncio.run_coroutine_threadsafe(manager.aclose_loop(loop), loop)
+    else:
+        try:
+            loop.run_until_complete(manager.aclose_loop(loop))
+        except Exception:  # a pool that fails to close is dropped all the same
+            manager._loops.pop(loop, None)
+
+
+_closing = set()

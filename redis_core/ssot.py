@@ -40,13 +40,14 @@ def check_single_manager():
         "single_manager",
         False,
         f"{len(managers)} RedisManager objects in the process ({managers!r}); only "
-        "redis_core.build_manager() may create one.",
+        "redis_core.get_manager() may create one.",
     )
 
 
 def check_legacy_paths():
-    problems, count = [], 0
-    for module_name, entries in legacy.LEGACY_PATHS.items():
+    modules, problems = legacy.legacy_modules()
+    count = 0
+    for module_name, entries in modules.items():
         module = importlib.import_module(module_name)
         for attribute in entries:
             count += 1
@@ -62,7 +63,9 @@ def check_legacy_paths():
     if problems:
         return CheckResult("legacy_paths", False, "; ".join(problems))
     return CheckResult(
-        "legacy_paths", True, f"{count} legacy names resolve to the manager's objects and warn"
+        "legacy_paths",
+        True,
+        f"{count} legacy names in {len(modules)} modules resolve to the manager's objects and warn",
     )
 
 

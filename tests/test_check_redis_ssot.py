@@ -87,13 +87,20 @@ def test_rogue_source__fails_source_scan(settings, tmp_path):
 def test_broken_legacy_path__fails_legacy_paths(monkeypatch):
     from redis_core import legacy
 
-    broken = dict(legacy.LEGACY_PATHS)
-    broken["chat.redis_client"] = {
-        **broken["chat.redis_client"],
-        "redis": (lambda: object(), "something"),
-    }
-    monkeypatch.setattr(legacy, "LEGACY_PATHS", broken)
-    assert ssot.check_legacy_paths().ok is False
+    legacy.legacy_modules()  # the listed modules register themselves on import
+    entries = {**legacy._registry["chat.redis_client"], "redis": (lambda: object(), "x")}
+    monkeypatch.setitem(legacy._registry, "chat.redis_client", entries)
+    result = ssot.check_legacy_paths()
+    assert (
+        result.ok is False
+        and "chat.redis_client.redis is not the manager's object" in result.detail
+    )
+
+
+def test_listed_module_without_names__fails_legacy_paths(settings):
+    settings.REDIS_CORE_LEGACY_MODULES = [*settings.REDIS_CORE_LEGACY_MODULES, "redis_core.scan"]
+    result = ssot.check_legacy_paths()
+    assert result.ok is False and "redis_core.scan declares no deprecated names" in result.detail
 
 
 @pytest.mark.parametrize("flag", [[], ["--json"]])

@@ -120,3 +120,20 @@ def test_every_message_has_a_hint_and_an_id():
     messages = [W001, E004, e001("x"), e002("a", "b"), e003(["c"]), e005(["e"]), w002(["d"])]
     assert all(m.hint and m.id.startswith("redis_core.") for m in messages)
     assert len({m.id for m in messages}) == len(messages)
+
+
+def test_manage_py_check__bad_redis_url_is_e001_with_a_hint_and_no_traceback():
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    env = {**os.environ, "REDIS_URL": "http://127.0.0.1:6379/0"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "redis_core.E001" in result.stderr and "HINT:" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr

@@ -5,6 +5,7 @@ import time
 import pytest
 import redis
 import redis.asyncio
+from django.core.exceptions import ImproperlyConfigured
 
 import redis_core
 from redis_core import options
@@ -17,25 +18,74 @@ def test_get_manager__is_built_once_by_ready():
     assert redis_core.redis_manager.url == redis_core.get_manager().url  # the module-level proxy
 
 
-def test_build_manager__one_instance_under_concurrent_threads(redis_server):
-    saved = redis_core._manager
-    redis_core._manager = None
+def test_get_manager__one_instance_under_concurrent_threads(redis_server):
+    redis_core.reset_manager()
     built, barrier = [], threading.Barrier(16)
 
     def build():
         barrier.wait()
-        built.append(redis_core.build_manager(redis_server.url))
+        built.append(redis_core.get_manager())
 
+    threads = [threading.Thread(target=build) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert len(built) == 16
+    assert len({id(m) for m in built}) == 1
+    assert list(RedisManager.instances) == [built[0]]
+
+
+def test_settings_change__resets_the_manager(settings, redis_server):
+    before = redis_core.get_manager()
+    before.client().ping()
+    settings.REDIS_URL = redis_server.url.removesuffix("/0") + "/1"
+    after = redis_core.get_manager()
+    assert after is not before
+    assert after.url == settings.REDIS_URL
+    assert before not in RedisManager.instances  # closed and forgotten
+    assert before.stats()["pools"] == []
+
+
+def test_bad_redis_url__get_manager_raises_with_its_cause(settings):
+    settings.REDIS_URL = "http://127.0.0.1:6379/0"
+    with pytest.raises(redis_core.RedisNotConfigured, match="scheme 'http'") as info:
+        redis_core.get_manager()
+    assert isinstance(info.value, ImproperlyConfigured)
+    assert isinstance(info.value.__cause__, ValueError)
+
+
+def test_bad_redis_url__the_proxy_raises_too(settings):
+    settings.REDIS_URL = ""
+    with pytest.raises(redis_core.RedisNotConfigured, match="REDIS_URL is empty"):
+        redis_core.redis_manager.client()
+
+
+def test_reset__closes_the_async_pool_of_an_idle_loop(redis_server):
+    manager = redis_core.get_manager()
+    loop = asyncio.new_event_loop()
     try:
-        threads = [threading.Thread(target=build) for _ in range(16)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(10)
-        assert len(built) == 16
-        assert len({id(m) for m in built}) == 1
+
+        async def ping():
+            return await manager.async_client().ping()
+
+        loop.run_until_complete(ping())
+        closed = manager.counters["async_pools_closed"]
+        redis_core.reset_manager()
+        assert manager.counters["async_pools_closed"] == closed + 1
+        assert manager.stats()["pools"] == []
     finally:
-        redis_core._manager = saved
+        loop.close()
+
+
+async def test_reset__inside_a_running_loop_closes_its_pool(redis_server):
+    manager = redis_core.get_manager()
+    await manager.async_client().ping()
+    closed = manager.counters["async_pools_closed"]
+    redis_core.reset_manager()
+    await asyncio.sleep(0.1)  # the pool closes in a task on this loop
+    assert manager.counters["async_pools_closed"] == closed + 1
+    assert redis_core.get_manager() is not manager
 
 
 def test_manager__construction_opens_no_connection(redis_server):
