@@ -5,6 +5,7 @@ import warnings
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from .env import count, flag, host_list, message_rate, network_list
 
@@ -30,16 +31,35 @@ DEV_REDIS_URL = f"unix://{VAR_DIR / 'redis' / 'redis.sock'}"
 REDIS_URL_FROM_ENV = bool(os.environ.get("REDIS_URL"))
 REDIS_URL = os.environ.get("REDIS_URL") or DEV_REDIS_URL
 
+# No persistent connections: under ASGI every sync view and every database_sync_to_async
+# call may run in another thread, and a connection kept per thread is never reused or
+# closed (100 requests left ~200 SQLite descriptors open; PostgreSQL saw dozens of idle
+# connections per process). Django's documentation says to disable them under ASGI; on
+# PostgreSQL its connection pool (psycopg_pool, Django 5.1+) is the supported alternative.
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
-        # Persistent connections: channels closes "old" connections around every
-        # consumer event, and reopening one per chat message costs more than the insert.
-        conn_max_age=600,
-        conn_health_checks=True,
+        conn_max_age=0,  # Django requires 0 with a pool, and SQLite opens a file in microseconds
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+# Connections one process may hold open at once (PostgreSQL only): size the server's
+# max_connections for processes x DATABASE_POOL_MAX, plus room for psql and migrations.
+DATABASE_POOL_MIN = count(os.environ, "DATABASE_POOL_MIN", 1)
+DATABASE_POOL_MAX = count(os.environ, "DATABASE_POOL_MAX", 10)
+# Seconds a request waits for a free pooled connection before it fails (PoolTimeout).
+DATABASE_POOL_TIMEOUT = count(os.environ, "DATABASE_POOL_TIMEOUT", 10)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    if DATABASE_POOL_MAX < 1 or DATABASE_POOL_MIN > DATABASE_POOL_MAX:
+        raise ImproperlyConfigured(
+            f"DATABASE_POOL_MIN={DATABASE_POOL_MIN}, DATABASE_POOL_MAX={DATABASE_POOL_MAX}: "
+            "use 1 <= DATABASE_POOL_MAX and DATABASE_POOL_MIN <= DATABASE_POOL_MAX."
+        )
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": DATABASE_POOL_MIN,
+        "max_size": DATABASE_POOL_MAX,
+        "timeout": DATABASE_POOL_TIMEOUT or 10,
+    }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several daphne processes may share the file: wait for locks, take them up front.
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 20,
