@@ -104,6 +104,7 @@ CHAT_METRICS_ALLOW = network_list(os.environ.get("CHAT_METRICS_ALLOW", "127.0.0.
 CHAT_METRICS_TOKEN = os.environ.get("CHAT_METRICS_TOKEN", "")
 
 INSTALLED_APPS = [
+    "chatproject.apps.DaphneConfig",  # first: `runserver` serves HTTP and WebSocket
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -190,18 +191,28 @@ if not DEBUG:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
         SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000"))
 
+# One format for every line a process prints (chatproject/logfmt.py): the chat's loggers,
+# Django's (`django`, `django.request`, `django.server` of runserver), daphne's, and the
+# root logger for anything else. Replaces Django's defaults for the loggers named here.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "kv": {
+            "()": "chatproject.logfmt.LogfmtFormatter",
             "format": "ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
             "datefmt": "%Y-%m-%dT%H:%M:%S%z",  # no space: every field is key=value
         }
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "kv"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "chat": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "redis_core": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # django.request (4xx warnings, 5xx errors with their traceback) propagates here.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # daphne's start-up lines (listening on ...) and its errors.
+        "daphne": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
