@@ -170,7 +170,26 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# `manage.py collectstatic` writes here; in production the reverse proxy serves it
+# (docs/operations.md), in development the app serves it (chat/views.py static_file).
 STATIC_ROOT = VAR_DIR / "static"
+# Hashed names (chat.3f2a9c1b.css, cached for ever by browsers and proxies) when DEBUG is
+# off: pages then need `collectstatic`'s manifest, so it runs before serving (make run, the
+# test stacks, the deploy). CHAT_STATIC_MANIFEST=0 turns it off (the pytest session does).
+CHAT_STATIC_MANIFEST = flag(os.environ, "CHAT_STATIC_MANIFEST", not DEBUG)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
+        if CHAT_STATIC_MANIFEST
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "chatproject.staticfinders.CollectedFinder",  # STATIC_ROOT: the hashed copies
+]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 SESSION_COOKIE_HTTPONLY = True
