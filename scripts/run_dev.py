@@ -1,4 +1,4 @@
-"""`make run`: a development Redis (unless REDIS_URL is set), migrations, then daphne."""
+"""`make run`: a development Redis (unless REDIS_URL is set), migrations, static files, daphne."""
 
 import os
 import signal
@@ -30,6 +30,11 @@ def main():
     python = sys.executable
     try:
         subprocess.run([python, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True)
+        # Hashed names when DJANGO_DEBUG=0: pages need the manifest collectstatic writes.
+        subprocess.run(
+            [python, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+            cwd=ROOT, env=env, check=True,
+        )  # fmt: skip
         host, port = env.get("CHAT_HOST", "127.0.0.1"), env.get("CHAT_PORT", "8000")
         print(f"Serving the chat on http://{host}:{port}/ (Ctrl+C stops it)")
         daphne = subprocess.Popen(

@@ -15,6 +15,8 @@ SERVER = RedisServer(_folder).start()
 os.environ["REDIS_URL"] = SERVER.url
 os.environ.setdefault("CHAT_VAR_DIR", tempfile.mkdtemp(prefix="chat-test-var-"))
 os.environ.setdefault("CHAT_MESSAGE_RATE", "30/10")
+# Templates render in-process without `collectstatic` (no manifest); the e2e stacks turn it on.
+os.environ.setdefault("CHAT_STATIC_MANIFEST", "0")
 atexit.register(SERVER.stop)
 
 

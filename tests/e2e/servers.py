@@ -4,7 +4,7 @@ The API, all of it (tests/e2e/conftest.py wraps it in the `stack`, `pg_stack` an
 `db_stack` fixtures; tests/e2e/clients.py has a JSON WebSocket client):
 
     stack = Stack(folder, database="sqlite")   # or "postgresql" (a server of its own)
-    stack.start()                              # Redis, database, `migrate` once, a first copy
+    stack.start()                              # Redis, database, `migrate` and `collectstatic` once
     stack.fresh_database()                     # a new copy of the migrated database (per test)
     a, b = stack.start_daphne(2, CHAT_MESSAGE_RATE="0")  # env overrides; ready on free ports
     cookies = stack.sessions(["alice", "bob"]) # users + logged-in session ids {name: sessionid}
@@ -305,6 +305,7 @@ class Stack:
             DJANGO_SECRET_KEY="test",
             DJANGO_SETTINGS_MODULE="chatproject.settings",
             CHAT_VAR_DIR=str(self.folder / "var"),
+            CHAT_STATIC_MANIFEST="1",  # hashed names, as deployed: needs collectstatic (start)
             PYTHONUNBUFFERED="1",
         )
         env.update(self.extra_env)
@@ -319,6 +320,7 @@ class Stack:
             self.postgres.start()
         self.database_url = self._template_url()
         self.manage("migrate", "--noinput")  # into the template; each test gets a copy
+        self.manage("collectstatic", "--noinput", "-v", "0")  # the manifest pages need
         self.fresh_database()
         return self
 

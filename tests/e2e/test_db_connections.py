@@ -1,0 +1,137 @@
+"""Database connections stay bounded under load: a pool on PostgreSQL, none kept on SQLite.
+
+Under ASGI every request may run in a new thread; persistent per-thread connections were
+never reused nor closed (see docs/operations.md, "Database connections").
+"""
+
+import asyncio
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psutil
+import pytest
+from django.conf import settings
+
+from tests.e2e.clients import connect
+
+pytestmark = pytest.mark.e2e
+
+HTTP_REQUESTS = 1000
+SOCKETS = 10
+POSTS_PER_SOCKET = 100  # 1,000 posts in all
+HTTP_THREADS = 16
+# The test's own sampling connection is to the `postgres` database, not counted; allow one
+# more for a connection the server may be opening while an old one is still closing.
+SLACK = 1
+
+# The test is about database connections, not the limits: no message rate, no frame budget.
+UNLIMITED = {"CHAT_MESSAGE_RATE": "0", "CHAT_FRAME_BUDGET": "0"}
+
+
+def _http_load(daphne, count, paths):
+    """count GETs spread over paths from HTTP_THREADS threads; returns the status codes."""
+
+    def one(index):
+        return daphne.get(paths[index % len(paths)], timeout=30)[0]
+
+    with ThreadPoolExecutor(HTTP_THREADS) as pool:
+        return list(pool.map(one, range(count)))
+
+
+async def _post_load(daphne, cookies, room):
+    """POSTS_PER_SOCKET messages from each of the sockets, concurrently; returns the acks."""
+    clients = [await connect(daphne, room, sessionid) for sessionid in cookies]
+
+    async def post_all(client, index):
+        for i in range(POSTS_PER_SOCKET):
+            await client.send({"type": "message", "text": f"m {i}", "client_id": f"{index}-{i}"})
+        acks = 0
+        while acks < POSTS_PER_SOCKET:
+            frame = await client.recv_type("ack", timeout=60)
+            assert frame["type"] == "ack", frame
+            acks += 1
+        return acks
+
+    try:
+        return sum(await asyncio.gather(*(post_all(c, i) for i, c in enumerate(clients))))
+    finally:
+        for client in clients:
+            await client.close()
+
+
+class ConnectionSampler:
+    """Counts the chat database's client connections in pg_stat_activity, every 50 ms."""
+
+    def __init__(self, postgres, database):
+        self.connection = postgres._connect("postgres")
+        self.database = database
+        self.samples = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def count(self):
+        row = self.connection.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = %s AND backend_type = 'client backend'",
+            (self.database,),
+        ).fetchone()
+        return row[0]
+
+    def _run(self):
+        while not self._stop.wait(0.05):
+            self.samples.append(self.count())
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(10)
+
+    def close(self):
+        self.connection.close()
+
+
+async def test_postgresql__connections_stay_within_the_pool_under_load(pg_stack):
+    pool_max = settings.DATABASE_POOL_MAX  # the shipped default; daphne reads the same
+    [daphne] = pg_stack.start_daphne(1, **UNLIMITED)
+    names = [f"pool-{i}-{uuid.uuid4().hex[:6]}" for i in range(SOCKETS)]
+    cookies = pg_stack.sessions(names)
+    room = f"pool-{uuid.uuid4().hex[:8]}"
+    database = pg_stack.database_url.rsplit("/", 1)[1]
+    sampler = ConnectionSampler(pg_stack.postgres, database)
+    try:
+        with sampler:
+            http = asyncio.to_thread(
+                _http_load, daphne, HTTP_REQUESTS, ["/readyz", f"/api/rooms/{room}/messages"]
+            )
+            statuses, acks = await asyncio.gather(http, _post_load(daphne, cookies.values(), room))
+        after = sampler.count()
+    finally:
+        sampler.close()
+    assert acks == SOCKETS * POSTS_PER_SOCKET
+    assert len(statuses) == HTTP_REQUESTS and set(statuses) <= {200, 404}, set(statuses)
+    assert sampler.samples, "no sample of pg_stat_activity was taken"
+    peak = max(sampler.samples)
+    print(f"pool max {pool_max}: peak {peak}, after {after} connections")  # for the report
+    assert peak <= pool_max + SLACK, f"peak {peak} connections, pool max {pool_max}"
+    assert after <= pool_max + SLACK
+
+
+def _sqlite_descriptors(pid, database_path):
+    """Open descriptors of process pid on the SQLite file (its -wal and -shm included)."""
+    name = Path(database_path).name
+    return [f.path for f in psutil.Process(pid).open_files() if Path(f.path).name.startswith(name)]
+
+
+def test_sqlite__no_descriptor_kept_per_request(stack):
+    [daphne] = stack.start_daphne(1)
+    path = stack.database_url.removeprefix("sqlite:///")
+    statuses = _http_load(daphne, 200, ["/readyz", "/api/rooms/lobby/messages", "/"])
+    assert len(statuses) == 200 and set(statuses) <= {200, 404}, set(statuses)
+    open_now = _sqlite_descriptors(daphne.pid, path)
+    # Before the change: ~2 descriptors per request thread (the file and its WAL), ~200 here.
+    assert len(open_now) <= 4, open_now
