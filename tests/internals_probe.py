@@ -189,7 +189,7 @@ def refused_then_stop():
 
 
 def when_running():
-    # What chat/shutdown.py finds in its reactor.callWhenRunning hook.
+    # What chat/realtime/shutdown.py finds in its reactor.callWhenRunning hook.
     report["sigint_is_reactor_method"] = (
         getattr(signal.getsignal(signal.SIGINT), "__self__", None) is reactor
     )
