@@ -23,7 +23,9 @@ def test_formatter__chat_event_kept_other_messages_quoted():
     formatter = LogfmtFormatter(FORMAT, "%Y-%m-%dT%H:%M:%S%z")
     chat = formatter.format(record("event=ws_open room=%s", "lobby", name="chat.realtime.consumer"))
     other = formatter.format(record('Not Found: /x "y"'))
-    assert PREFIX.match(chat) and chat.endswith("logger=chat.realtime.consumer event=ws_open room=lobby")
+    assert PREFIX.match(chat) and chat.endswith(
+        "logger=chat.realtime.consumer event=ws_open room=lobby"
+    )
     assert PREFIX.match(other) and other.endswith(
         'logger=django.request msg="Not Found: /x \\"y\\""'
     )
