@@ -7,6 +7,15 @@ class ChatConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from django.db.backends.signals import connection_created
+
         from . import signals
 
         signals.connect()
+        connection_created.connect(_count_connection, dispatch_uid="chat.db_connections")
+
+
+def _count_connection(sender, connection, **kwargs):
+    from . import metrics
+
+    metrics.db_connections_opened.inc()

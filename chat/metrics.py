@@ -16,6 +16,9 @@ __all__ = ["redis_command", "set_readiness"]
 connections_open = Gauge("chat_connections_open", "Open WebSocket connections in this process")
 connections_opened = Counter("chat_ws_opens_total", "WebSocket connections accepted")
 connections_closed = Counter("chat_ws_closes_total", "WebSocket connections closed", ["code"])
+db_connections_opened = Counter(
+    "chat_db_connections_opened_total", "Database connections this process opened"
+)
 messages_received = Counter("chat_messages_received_total", "Chat messages received from clients")
 messages_stored = Counter("chat_messages_stored_total", "Chat messages stored (new seq)")
 fanout_delivered = Counter("chat_fanout_delivered_total", "Messages handed to local sockets")

@@ -9,14 +9,13 @@ the reconnect authenticates again with whatever cookie the browser holds now.
 
 from importlib import import_module
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.utils.crypto import constant_time_compare
 
 from .protocol import CloseCode
 
-__all__ = ["CLOSE_RECONNECT", "session_still_valid", "still_valid"]
+__all__ = ["CLOSE_RECONNECT", "session_still_valid"]
 
 CLOSE_RECONNECT = CloseCode.GOING_AWAY  # reconnect: the handshake reads the current cookie
 
@@ -46,6 +45,3 @@ def session_still_valid(session_key, user_pk):
     stored = data.get(HASH_SESSION_KEY) or ""
     hashes = [user.get_session_auth_hash(), *user.get_session_auth_fallback_hash()]
     return any(constant_time_compare(stored, current) for current in hashes)
-
-
-still_valid = database_sync_to_async(session_still_valid)

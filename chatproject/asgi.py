@@ -7,10 +7,10 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatproject.settings")
 django_asgi_app = get_asgi_application()  # sets Django up before the consumers import
 
-from channels.auth import AuthMiddlewareStack
 from channels.routing import ProtocolTypeRouter, URLRouter
 
 from chat.realtime import shutdown
+from chat.realtime.db import AuthMiddlewareStack
 from chat.realtime.origin import SameOriginValidator
 from chat.realtime.routing import websocket_urlpatterns
 from chat.realtime.transport import TransportProbe

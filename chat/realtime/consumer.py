@@ -11,7 +11,7 @@ import logging
 import time
 import uuid
 
-from channels.db import database_sync_to_async
+from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -27,8 +27,10 @@ from ..limits import caps, frames
 from ..limits import connections as connlimit
 from ..limits import messages as ratelimit
 from ..protocol import CloseCode
+from ..sessions import session_still_valid
 from . import presence
 from .cursor import Cursor
+from .db import database_call
 from .hub import get_hub, presence_frame
 from .outgoing import BoundedSender
 from .throttle import ABUSE_WINDOW, Throttled
@@ -95,6 +97,19 @@ class ChatConsumer(Throttled, BoundedSender, AsyncWebsocketConsumer):
             # leaves the hub, presence, the caps and the gauge: nothing it held survives.
             await asyncio.shield(self._teardown(1006))
 
+    async def dispatch(self, message):
+        # channels closes "old" database connections before every event (and again at
+        # disconnect); with CONN_MAX_AGE = 0 that is a new connection per frame. The
+        # real-time side keeps its one connection instead (chat.realtime.db).
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    async def websocket_disconnect(self, message):
+        await self.disconnect(message["code"])
+        raise StopConsumer()
+
     @property
     def user(self):
         return self.scope["user"]
@@ -141,7 +156,7 @@ class ChatConsumer(Throttled, BoundedSender, AsyncWebsocketConsumer):
         return True
 
     async def _enter(self, name):
-        room = await database_sync_to_async(services.open_room)(name, self.user)
+        room = await database_call(services.open_room)(name, self.user)
         self.room = room
         if self.user.is_authenticated:
             self.username = self.user.get_username()
@@ -153,7 +168,7 @@ class ChatConsumer(Throttled, BoundedSender, AsyncWebsocketConsumer):
         if room.is_private:
             # A membership removed between the check above and the join would have sent its
             # close before this socket could hear it: check again now that it can.
-            await database_sync_to_async(services.check_access_now)(room.pk, self.user)
+            await database_call(services.check_access_now)(room.pk, self.user)
         self.presence_entry = presence.member(self.connection_id, self.username)
         change = await presence.update(room.name, "add", [self.presence_entry])
         await self._hello()
@@ -172,7 +187,7 @@ class ChatConsumer(Throttled, BoundedSender, AsyncWebsocketConsumer):
             # This address reads too much: a shorter first page (complete: false), the
             # client resumes for the rest, within the budget.
             limit = protocol.HELLO_HISTORY
-        page = await database_sync_to_async(_hello_page)(self.room, since, limit)
+        page = await database_call(_hello_page)(self.room, since, limit)
         self.cursor.sent(page.latest)
         history, trimmed = protocol.fit(page.messages, "oldest" if since is not None else "newest")
         complete = page.complete and not trimmed
@@ -254,13 +269,11 @@ class ChatConsumer(Throttled, BoundedSender, AsyncWebsocketConsumer):
     async def recheck_session(self):
         """Close with 4001 when this socket's session no longer logs its user in (their
         password changed), from the hub's control channel; the reconnect logs in again."""
-        from ..sessions import still_valid
-
         session_key = getattr(self.scope.get("session"), "session_key", None)
         if self.closing or not self.user.is_authenticated or not session_key:
             return  # only a session can go stale; a socket without one was let in otherwise
         try:
-            valid = await still_valid(session_key, self.user.pk)
+            valid = await database_call(session_still_valid)(session_key, self.user.pk)
         except Exception as exc:  # the database is away: reconnecting checks it anyway
             log.warning("event=session_recheck_failed error=%r", exc)
             valid = False
@@ -317,9 +330,9 @@ class ChatConsumer(Throttled, BoundedSender, AsyncWebsocketConsumer):
                 metrics.rate_limited.inc()
                 return await self.refuse(wait, rate[1])
         if self.room.pk is None:  # opened before it existed: posting creates it
-            room = await database_sync_to_async(services.create_room)(self.room.name, self.user)
+            room = await database_call(services.create_room)(self.room.name, self.user)
             self.room.pk = room.pk
-        message, created = await database_sync_to_async(services.post_message)(
+        message, created = await database_call(services.post_message)(
             self.room.pk, self.user, command.text, command.client_id
         )
         await self.send_json(protocol.ack(message["client_id"], message["seq"]))
@@ -340,7 +353,7 @@ class ChatConsumer(Throttled, BoundedSender, AsyncWebsocketConsumer):
     async def command_history(self, command):
         if not await self._wait_drained():
             return  # not one byte more for a client that does not read
-        page = await database_sync_to_async(services.messages_before)(
+        page = await database_call(services.messages_before)(
             self.room, command.before, command.limit
         )
         messages, trimmed = protocol.fit(page.messages, "newest")
@@ -351,7 +364,7 @@ class ChatConsumer(Throttled, BoundedSender, AsyncWebsocketConsumer):
         try:
             if not await self._wait_drained():
                 return
-            page = await database_sync_to_async(services.messages_after)(
+            page = await database_call(services.messages_after)(
                 self.room, command.since, protocol.RESUME_MAX
             )
             for message in page.messages:

@@ -15,7 +15,6 @@ import json
 import logging
 import weakref
 
-from channels.db import database_sync_to_async
 from redis.exceptions import RedisError
 
 from redis_core import get_manager
@@ -23,6 +22,7 @@ from redis_core.health import LOST, RESTARTED
 
 from .. import envelope, metrics, protocol, services
 from . import presence
+from .db import database_call
 from .sequencer import Sequencer
 from .transport import encode_frame
 
@@ -121,7 +121,7 @@ class Hub:
         if self.reader is None or self.reader.done():
             self.reader = self.spawn(self._read(pubsub))
         await feed.subscribed
-        latest = await database_sync_to_async(services.latest_seq)(feed.room_id)
+        latest = await database_call(services.latest_seq)(feed.room_id)
         await self._deliver(feed, feed.sequencer.start(latest))
 
     async def _unsubscribe(self, pubsub, channel):
@@ -291,14 +291,14 @@ class Hub:
             if self.rooms.get(feed.name) is not feed or not sequencer.started:
                 return
             if feed.room_id is None:  # opened before the room existed: it may exist now
-                feed.room_id = await database_sync_to_async(services.room_id_named)(feed.name)
+                feed.room_id = await database_call(services.room_id_named)(feed.name)
             latest = None
             if not sequencer.pending:
-                latest = await database_sync_to_async(services.latest_seq)(feed.room_id)
+                latest = await database_call(services.latest_seq)(feed.room_id)
             span = sequencer.to_read(latest)
             if span is None:
                 break
-            rows = await database_sync_to_async(services.encoded_range)(feed.room_id, *span)
+            rows = await database_call(services.encoded_range)(feed.room_id, *span)
             recovered, due = sequencer.fill(rows)
             metrics.fanout_recovered.inc(recovered)
             await self._deliver(feed, due)

@@ -5,6 +5,7 @@ never reused nor closed (see docs/operations.md, "Database connections").
 """
 
 import asyncio
+import re
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -135,3 +136,38 @@ def test_sqlite__no_descriptor_kept_per_request(stack):
     open_now = _sqlite_descriptors(daphne.pid, path)
     # Before the change: ~2 descriptors per request thread (the file and its WAL), ~200 here.
     assert len(open_now) <= 4, open_now
+
+
+def _connections_opened(daphne):
+    status, body = daphne.get("/metrics")
+    assert status == 200
+    match = re.search(r"^chat_db_connections_opened_total ([0-9.e+]+)$", body.decode(), re.M)
+    assert match, "chat_db_connections_opened_total not in /metrics"
+    return float(match.group(1))
+
+
+async def test_sqlite__the_realtime_side_keeps_one_connection_for_every_post(stack):
+    """Connects, frames and posts reuse the real-time side's one connection. channels'
+    helpers closed it around every call and before every frame: with CONN_MAX_AGE = 0 that
+    opened one connection per frame (205 for the 200 posts below before the change)."""
+    [daphne] = stack.start_daphne(1, **UNLIMITED)
+    names = [f"keep-{i}-{uuid.uuid4().hex[:6]}" for i in range(2)]
+    cookies = stack.sessions(names)
+    room = f"keep-{uuid.uuid4().hex[:8]}"
+    clients = [await connect(daphne, room, sessionid) for sessionid in cookies.values()]
+    try:
+        before = _connections_opened(daphne)  # /metrics itself is an HTTP request thread
+        for i in range(100):
+            for index, client in enumerate(clients):
+                await client.send(
+                    {"type": "message", "text": f"m {i}", "client_id": f"{index}-{i}"}
+                )
+        for client in clients:
+            for _ in range(100):
+                assert (await client.recv_type("ack", timeout=30))["type"] == "ack"
+        opened = _connections_opened(daphne) - before
+    finally:
+        for client in clients:
+            await client.close()
+    # The /metrics request that reads the figure may open one of its own.
+    assert opened <= 2, f"{opened:g} database connections opened for 200 posts"
