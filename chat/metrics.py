@@ -19,6 +19,11 @@ connections_closed = Counter("chat_ws_closes_total", "WebSocket connections clos
 db_connections_opened = Counter(
     "chat_db_connections_opened_total", "Database connections this process opened"
 )
+post_batch_size = Histogram(
+    "chat_post_batch_size",
+    "Posts stored together in one transaction (chat.realtime.writer)",
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200),
+)
 messages_received = Counter("chat_messages_received_total", "Chat messages received from clients")
 messages_stored = Counter("chat_messages_stored_total", "Chat messages stored (new seq)")
 fanout_delivered = Counter("chat_fanout_delivered_total", "Messages handed to local sockets")

@@ -8,15 +8,14 @@ same transaction as the insert, under a lock on the room row.
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
-from . import protocol
+from . import protocol, store
 from .limits import connections as connlimit
 from .models import Membership, Message, Room
 
 __all__ = [
     "Page", "AccessDenied", "LoginRequired", "NotMember", "RoomGone", "RoomLimitReached",
-    "get_or_create_room", "check_access", "open_room", "post_message",
+    "get_or_create_room", "check_access", "open_room", "post_message", "post_messages",
     "latest_messages", "messages_after", "messages_before", "frames_for",
 ]  # fmt: skip
 
@@ -136,19 +135,20 @@ def frames_for(messages, room_name):
 
 def post_message(room_id, user, text, client_id):
     """Store a message; returns (message object, created). A repeated client_id is not stored."""
-    with transaction.atomic():
-        room = Room.objects.select_for_update().get(pk=room_id)
-        if client_id is not None:
-            existing = Message.objects.filter(room=room, user=user, client_id=client_id).first()
-            if existing is not None:
-                return frame_of(existing, room.name, user.get_username()), False
-        now = timezone.now()
-        seq = room.last_seq + 1
-        Room.objects.filter(pk=room.pk).update(last_seq=seq, last_activity=now)
-        message = Message.objects.create(
-            room=room, seq=seq, user=user, text=text, client_id=client_id, created=now
+    [result] = post_messages(room_id, [store.Post(user.pk, user.get_username(), text, client_id)])
+    return result
+
+
+def post_messages(room_id, posts):
+    """Store posts (chat.store.Post) to one room in one transaction, in order; returns
+    [(message object, created)] (created is False for a repeated client_id)."""
+    return [
+        (
+            protocol.message_object(s.room, s.seq, s.username, s.text, s.created, s.client_id),
+            s.created_now,
         )
-    return frame_of(message, room.name, user.get_username()), True
+        for s in store.store_posts(room_id, posts)
+    ]
 
 
 def _visible(room):

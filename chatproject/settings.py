@@ -69,6 +69,18 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 
+# Threads storing posts on PostgreSQL, each holding one pooled connection, so that busy
+# rooms do not wait for each other (chat.realtime.writer); SQLite has one writer anyway.
+CHAT_DB_WRITERS = count(os.environ, "CHAT_DB_WRITERS", 4)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and not (
+    1 <= CHAT_DB_WRITERS <= DATABASE_POOL_MAX - 2
+):
+    raise ImproperlyConfigured(
+        f"CHAT_DB_WRITERS={CHAT_DB_WRITERS} with DATABASE_POOL_MAX={DATABASE_POOL_MAX}: the "
+        "writers, the real-time side and HTTP requests share the pool; use "
+        "1 <= CHAT_DB_WRITERS <= DATABASE_POOL_MAX - 2."
+    )
+
 CHAT_MESSAGE_RATE = message_rate(os.environ.get("CHAT_MESSAGE_RATE", "30/10"))
 # New WebSocket connections per client address and per user, and log-in attempts.
 CHAT_CONNECT_RATE_IP = message_rate(

@@ -21,7 +21,7 @@ from redis.exceptions import RedisError
 
 from redis_core import get_manager
 
-from .. import metrics, protocol, services
+from .. import metrics, protocol, services, store
 from ..broadcast import session_target
 from ..limits import caps, frames
 from ..limits import connections as connlimit
@@ -35,6 +35,7 @@ from .hub import get_hub, presence_frame
 from .outgoing import BoundedSender
 from .throttle import ABUSE_WINDOW, Throttled
 from .transport import SCOPE_KEY, Wire
+from .writer import get_writer
 
 log = logging.getLogger("chat.realtime.consumer")
 
@@ -332,9 +333,8 @@ class ChatConsumer(Throttled, BoundedSender, AsyncWebsocketConsumer):
         if self.room.pk is None:  # opened before it existed: posting creates it
             room = await database_call(services.create_room)(self.room.name, self.user)
             self.room.pk = room.pk
-        message, created = await database_call(services.post_message)(
-            self.room.pk, self.user, command.text, command.client_id
-        )
+        post = store.Post(self.user.pk, self.username, command.text, command.client_id)
+        message, created = await get_writer().post(self.room.pk, post)
         await self.send_json(protocol.ack(message["client_id"], message["seq"]))
         if not created:
             if token is not None:

@@ -215,7 +215,13 @@ async def clean_presence(hub, entries):
 
 
 async def release_redis(hub, manager):
-    """Close the hub's subscription and this loop's pool, then the sync pool."""
+    """Wait for the posts in flight, close the hub's subscription and this loop's pool,
+    then the sync pool."""
+    from .writer import current_writer
+
+    writer = current_writer()
+    if writer is not None:
+        await writer.wait_idle(CLEANUP_TIMEOUT)
     if hub is not None:
         await hub.aclose(timeout=CLEANUP_TIMEOUT)  # its tasks, its rooms, its subscription
     # The manager owns the pools; it closes them (the loop's, then the sync one).
