@@ -7,7 +7,7 @@ same transaction as the insert, under a lock on the room row.
 
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from . import protocol, store
 from .limits import connections as connlimit
@@ -16,7 +16,7 @@ from .models import Membership, Message, Room
 __all__ = [
     "Page", "AccessDenied", "LoginRequired", "NotMember", "RoomGone", "RoomLimitReached",
     "get_or_create_room", "check_access", "open_room", "post_message", "post_messages",
-    "latest_messages", "messages_after", "messages_before", "frames_for",
+    "latest_messages", "messages_after", "messages_before",
 ]  # fmt: skip
 
 
@@ -129,10 +129,6 @@ def frame_of(message, room_name, username):
     )
 
 
-def frames_for(messages, room_name):
-    return [frame_of(m, room_name, m.user.get_username()) for m in messages]
-
-
 def post_message(room_id, user, text, client_id):
     """Store a message; returns (message object, created). A repeated client_id is not stored."""
     [result] = post_messages(room_id, [store.Post(user.pk, user.get_username(), text, client_id)])
@@ -151,12 +147,9 @@ def post_messages(room_id, posts):
     ]
 
 
-def _visible(room):
-    return Message.objects.filter(room=room, hidden=False).select_related("user")
-
-
 def latest_seq(room_id):
-    return Room.objects.filter(pk=room_id).values_list("last_seq", flat=True).first() or 0
+    with connection.cursor() as cursor:
+        return store.latest_seq(cursor, room_id)
 
 
 # Each reader takes the latest seq first and reads only up to it, so that "latest" never
@@ -168,10 +161,7 @@ def latest_messages(room, limit):
     room = stored(room)
     if room is None:
         return Page([], True, 0)
-    latest = latest_seq(room.pk)
-    rows = list(_visible(room).filter(seq__lte=latest).order_by("-seq")[: limit + 1])
-    complete = len(rows) <= limit
-    return Page(frames_for(rows[:limit][::-1], room.name), complete, latest)
+    return Page(*store.read_page(room.pk, room.name, limit=limit, newest=True))
 
 
 def messages_after(room, since, limit):
@@ -179,11 +169,7 @@ def messages_after(room, since, limit):
     room = stored(room)
     if room is None:
         return Page([], True, 0)
-    latest = latest_seq(room.pk)
-    query = _visible(room).filter(seq__gt=since, seq__lte=latest).order_by("seq")
-    rows = list(query[: limit + 1])
-    complete = len(rows) <= limit
-    return Page(frames_for(rows[:limit], room.name), complete, latest)
+    return Page(*store.read_page(room.pk, room.name, after=since, limit=limit))
 
 
 def messages_before(room, before, limit):
@@ -191,13 +177,7 @@ def messages_before(room, before, limit):
     room = stored(room)
     if room is None:
         return Page([], True, 0)
-    latest = latest_seq(room.pk)
-    query = _visible(room).filter(seq__lte=latest)
-    if before is not None:
-        query = query.filter(seq__lt=before)
-    rows = list(query.order_by("-seq")[: limit + 1])
-    complete = len(rows) <= limit
-    return Page(frames_for(rows[:limit][::-1], room.name), complete, latest)
+    return Page(*store.read_page(room.pk, room.name, before=before, limit=limit, newest=True))
 
 
 def encoded_range(room_id, after, upto):

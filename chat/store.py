@@ -16,13 +16,16 @@ transaction that inserts it.
 """
 
 from dataclasses import dataclass
+from datetime import UTC
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
+from . import protocol
 from .models import Message, Room
 
-__all__ = ["Post", "Stored", "store_posts"]
+__all__ = ["Post", "Stored", "store_posts", "read_page"]
 
 # Rows per INSERT: SQLite allows 32,766 parameters, PostgreSQL 65,535; 6 per row.
 INSERT_CHUNK = 500
@@ -168,3 +171,71 @@ def store_posts(room_id, posts):
                 [seq, created_db, room_id],
             )
     return results
+
+
+# Reading: the pages every connect, resume and scroll-back reads, in SQL for the same
+# reason (a page of 50 messages cost 2.3 ms of CPU through model instances).
+
+
+def _user_names():
+    from django.contrib.auth import get_user_model
+
+    model = get_user_model()
+    quote = connection.ops.quote_name
+    return (
+        quote(model._meta.db_table),
+        quote(model._meta.pk.column),
+        quote(model._meta.get_field(model.USERNAME_FIELD).column),
+    )
+
+
+def _aware(value):
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value.tzinfo is None:  # SQLite stores UTC without an offset
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
+def latest_seq(cursor, room_id):
+    n = _names()
+    cursor.execute(f"SELECT {n['last_seq']} FROM {n['room']} WHERE {n['id']} = %s", [room_id])
+    row = cursor.fetchone()
+    return row[0] if row else 0
+
+
+def read_page(room_id, room_name, *, upto=None, after=None, before=None, limit, newest=False):
+    """(message objects oldest first, complete, latest) of the visible messages of a room
+    with after < seq < before and seq <= upto (the room's latest when None): the limit
+    oldest of them, or the newest with newest=True; complete when no more of them exist."""
+    n = _names()
+    users, user_pk, username = _user_names()
+    with connection.cursor() as cursor:
+        latest = latest_seq(cursor, room_id) if upto is None else upto
+        where, params = [f"m.{n['m_room']} = %s", f"m.{n['m_hidden']} = %s"], [room_id, False]
+        where.append(f"m.{n['m_seq']} <= %s")
+        params.append(latest)
+        if after is not None:
+            where.append(f"m.{n['m_seq']} > %s")
+            params.append(after)
+        if before is not None:
+            where.append(f"m.{n['m_seq']} < %s")
+            params.append(before)
+        order = "DESC" if newest else "ASC"
+        cursor.execute(
+            f"SELECT m.{n['m_seq']}, u.{username}, m.{n['m_text']}, m.{n['m_created']},"
+            f" m.{n['m_client']} FROM {n['message']} m JOIN {users} u"
+            f" ON u.{user_pk} = m.{n['m_user']} WHERE {' AND '.join(where)}"
+            f" ORDER BY m.{n['m_seq']} {order} LIMIT %s",
+            [*params, limit + 1],
+        )
+        rows = cursor.fetchall()
+    complete = len(rows) <= limit
+    rows = rows[:limit]
+    if newest:
+        rows.reverse()
+    messages = [
+        protocol.message_object(room_name, seq, user, text, _aware(created), client_id)
+        for seq, user, text, created, client_id in rows
+    ]
+    return messages, complete, latest
