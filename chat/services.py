@@ -1,8 +1,9 @@
 """Chat logic on the database: rooms, access, posting with seq, history and resume.
 
-Everything here is synchronous Django ORM code; consumers call it through
-database_sync_to_async. The database is the durable record: seq is assigned in the
-same transaction as the insert, under a lock on the room row.
+Everything here is synchronous database code (the ORM, and chat.store's SQL for the hot
+paths: posting and reading pages); the real-time side calls it through chat.realtime.db.
+The database is the durable record: seq is assigned in the same transaction as the
+insert, under a lock on the room row.
 """
 
 from dataclasses import dataclass
