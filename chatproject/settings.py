@@ -51,6 +51,9 @@ DATABASE_POOL_MAX = count(os.environ, "DATABASE_POOL_MAX", 10)
 # Seconds a request waits for a free pooled connection before it fails (PoolTimeout).
 DATABASE_POOL_TIMEOUT = count(os.environ, "DATABASE_POOL_TIMEOUT", 10)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django then has the pool check a connection before handing it out (one round trip):
+    # after a database restart the pool holds only dead ones, each failing one request.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     if DATABASE_POOL_MAX < 1 or DATABASE_POOL_MIN > DATABASE_POOL_MAX:
         raise ImproperlyConfigured(
             f"DATABASE_POOL_MIN={DATABASE_POOL_MIN}, DATABASE_POOL_MAX={DATABASE_POOL_MAX}: "

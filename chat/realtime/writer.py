@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 
 from .. import metrics, services
-from .db import database_call, release_if_unusable
+from .db import connection_lost, database_call, release_if_unusable
 
 __all__ = ["PostWriter", "get_writer"]
 
@@ -34,7 +34,17 @@ MAX_BATCH = 200  # posts per transaction
 
 
 def _store(room_id, posts):
+    """Store posts on this thread's kept connection. When that connection turns out to be
+    dead (the database restarted, a proxy dropped it), the batch is tried once more on a
+    fresh one, if every post has a client_id: a commit that did land before the
+    connection died is then found by its client_ids instead of stored twice."""
     try:
+        return services.post_messages(room_id, posts)
+    except DatabaseError as exc:
+        if not connection_lost(exc) or any(p.client_id is None for p in posts):
+            raise
+        release_if_unusable()
+        log.warning("event=post_retried_on_new_connection size=%d", len(posts))
         return services.post_messages(room_id, posts)
     finally:
         release_if_unusable()
@@ -64,7 +74,7 @@ class PostWriter:
 
     async def _run(self, room_id, posts):
         if self._executor is None:
-            return await database_call(_store)(room_id, posts)
+            return await database_call(_store, retry=False)(room_id, posts)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, _store, room_id, posts)
 
