@@ -14,12 +14,13 @@ subclasses carrying the WebSocket's error codes (docs/bots.md).
 """
 
 import logging
+from functools import partial
 from typing import NamedTuple
 
 from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ObjectDoesNotExist
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from redis.exceptions import RedisError
 
 from . import broadcast, metrics, profiles, protocol, services
@@ -113,7 +114,9 @@ def post_message(room, user, text, client_id=None, reply_to=None):
         _release(user, token)
         return Posted(message, False)
     metrics.messages_stored.inc()
-    _publish(found.name, message)
+    # Inside a caller's transaction.atomic() the message exists only once that commits:
+    # published then, never before (a rollback must not leave sockets showing it).
+    transaction.on_commit(partial(_publish, found.name, message))
     return Posted(message, True)
 
 
