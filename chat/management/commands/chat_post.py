@@ -18,6 +18,13 @@ class Command(BaseCommand):
     )
     stealth_options = ("stdin",)
 
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        # `chat_post ROOM --user NAME TEXT`: plain parse_args would take ROOM and an absent
+        # TEXT together before --user, then refuse the TEXT that follows it.
+        parser.parse_args = parser.parse_intermixed_args
+        return parser
+
     def add_arguments(self, parser):
         parser.add_argument("room", help="the room's name")
         parser.add_argument("text", nargs="?", default="-", help="the message; '-' for stdin")
