@@ -153,7 +153,9 @@ def _open(name, user):
     """The stored room called name that user may post in; a public room comes into being
     on first use, as on the socket (within the room-creation limit)."""
     if not protocol.valid_room(name):
-        raise RoomNotFound(f"{name!r} is not a room name.")
+        raise RoomNotFound(
+            "Not a room name: 1-64 of a-z, 0-9, '_' and '-', starting with a letter or digit."
+        )
     try:
         room = services.create_room(name, user)
     except services.RoomLimitReached as exc:

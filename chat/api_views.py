@@ -121,5 +121,5 @@ def token_detail(request, name):
     if refusal is not None:
         return refusal
     if not token_auth.revoke(request.user, name):
-        return json_error(404, "not_found", f"You hold no token named {name!r}.")
+        return json_error(404, "not_found", "You hold no token of that name.")
     return HttpResponse(status=204)

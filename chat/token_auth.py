@@ -43,10 +43,10 @@ def create_token(user, name):
             if ApiToken.objects.filter(user=user).count() >= MAX_TOKENS:
                 raise TooManyTokens(f"You hold {MAX_TOKENS} tokens already; revoke one first.")
             if ApiToken.objects.filter(user=user, name=name).exists():
-                raise TokenNameTaken(f"You have a token named {name!r} already.")
+                raise TokenNameTaken("You have a token of that name already.")
             token = ApiToken.objects.create(user=user, name=name, key_id=key_id, digest=digest)
     except IntegrityError:  # the same name created meanwhile
-        raise TokenNameTaken(f"You have a token named {name!r} already.") from None
+        raise TokenNameTaken("You have a token of that name already.") from None
     return token, text
 
 

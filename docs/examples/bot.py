@@ -52,7 +52,7 @@ class Bot:
                 log(f"stopped: {code} {STOP.get(code, 'closed')}")
                 return code
             wait = delay * random.uniform(0.5, 1.5)  # jitter: not every client at once
-            log(f"disconnected ({code}); reconnecting in {wait:.1f} s")
+            log(f"disconnected ({code or 'no connection'}); reconnecting in {wait:.1f} s")
             await asyncio.sleep(wait)
             delay = min(delay * 2, 10.0)
 
