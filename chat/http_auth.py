@@ -9,6 +9,7 @@ JSON, and before telling an anonymous client to log in).
 
 import math
 
+from django.db import DatabaseError
 from django.http import JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 
@@ -32,12 +33,16 @@ def json_error(status, code, detail, retry_after=None):
 
 def authenticate(request):
     """Set request.user from a bearer token when the request carries one; None when the
-    request may go on, else the 401 to answer (a bearer header with a bad token)."""
+    request may go on, else the response to answer (401 for a bad token, 503 when the
+    database does not answer)."""
     credentials = tokens.bearer(request.headers.get("Authorization"))
     request.chat_token = None
     if credentials is None:
         return None  # the session (or anonymous) as the middleware found it
-    token = token_auth.authenticate(credentials)
+    try:
+        token = token_auth.authenticate(credentials)
+    except DatabaseError:
+        return json_error(503, "unavailable", "The database did not answer.", retry_after=1.0)
     if token is None:
         return json_error(
             401, "auth_required", "The API token is not valid: mistyped, revoked, or its user "

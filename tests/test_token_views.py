@@ -107,6 +107,9 @@ def test_admin__a_duplicate_name_is_refused(staff, alice):
 
 def test_admin__deleting_revokes(staff, alice):
     token, text = token_auth.create_token(alice, "ops")
+    page = staff.get(f"/admin/chat/apitoken/{token.pk}/change/")
+    assert page.status_code == 200 and token.key_id in page.content.decode()
+    assert token.digest not in page.content.decode()  # read-only, and the hash is not shown
     response = staff.post(f"/admin/chat/apitoken/{token.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302
     assert token_auth.authenticate(text) is None
