@@ -71,3 +71,41 @@ def audit(page, screens=SCREENS):
         if items:
             found[screen.name] = items
     return found
+
+
+# What a phone needs besides axe: nothing wider than the screen, targets of 44 px at least.
+PHONE_PROBLEMS = """(min) => {
+  const problems = [];
+  const doc = document.documentElement;
+  if (doc.scrollWidth > window.innerWidth) {
+    problems.push(`the page is ${doc.scrollWidth} px wide on a ${window.innerWidth} px screen`);
+  }
+  for (const el of document.querySelectorAll("main *, header *")) {
+    if (el.clientWidth <= 1) continue; // visually hidden on purpose (read by screen readers)
+    const { overflowX } = getComputedStyle(el);
+    if (el.scrollWidth > el.clientWidth + 1 && overflowX !== "visible" && overflowX !== "clip") {
+      problems.push(`${el.tagName.toLowerCase()}#${el.id} scrolls sideways (${el.scrollWidth} > ${el.clientWidth})`);
+    }
+  }
+  const controls = "button, input:not([type=hidden]), textarea, select, a[href]";
+  for (const el of document.querySelectorAll(controls)) {
+    const box = el.getBoundingClientRect();
+    if (!box.width || !box.height || box.right <= 0 || box.bottom <= 0) continue; // not shown
+    if (el.closest(".visually-hidden")) continue;
+    // A link inside a sentence (display inline) is excepted, as WCAG 2.5.8 allows.
+    if (el.tagName === "A" && getComputedStyle(el).display === "inline") continue;
+    if (box.width < min - 0.5 || box.height < min - 0.5) {
+      const name = (el.textContent || el.getAttribute("aria-label") || el.name || "").trim();
+      problems.push(`${el.tagName.toLowerCase()} "${name}" is ${Math.round(box.width)}×${Math.round(box.height)} px`);
+    }
+  }
+  return problems;
+}"""
+TARGET = 44
+
+
+def phone_problems(page):
+    """What is wrong with page at phone width: overflow, touch targets under 44 px."""
+    Screen("phone", *PHONE, "light").apply(page)
+    page.wait_for_timeout(50)
+    return page.evaluate(PHONE_PROBLEMS, TARGET)

@@ -11,7 +11,7 @@ from typing import Callable
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.a11y import SCREENS, Screen, audit, describe, violations
+from tests.browser.a11y import SCREENS, Screen, audit, describe, phone_problems, violations
 from tests.browser.helpers import screenshot
 
 pytestmark = pytest.mark.browser
@@ -85,7 +85,7 @@ STATES = [
 
 
 @pytest.mark.parametrize("state", STATES, ids=[s.name for s in STATES])
-def test_audit__no_serious_or_critical_violation_on_any_screen(open_page, chat_server, state):
+def test_audit__no_serious_violation_on_any_screen_and_fit_for_a_phone(open_page, chat_server, state):
     page = open_page(state.user, state.path)
     requests = []
     page.on("request", lambda request: requests.append(request.url))
@@ -93,6 +93,8 @@ def test_audit__no_serious_or_critical_violation_on_any_screen(open_page, chat_s
         state.ready(page)
     found = audit(page)
     assert not found, f"{state.name} ({state.path}):\n{describe(found)}"
+    problems = phone_problems(page)
+    assert not problems, f"{state.name} ({state.path}) at 360 px:\n" + "\n".join(problems)
     assert page.errors == []
     # axe comes inside the package: the audit fetched nothing but the chat's own pages.
     assert all(url.startswith(chat_server.url) for url in requests), requests
@@ -114,6 +116,13 @@ def test_audit__reports_what_it_must_fail_on_readably(blank_page):
     report = describe(found)
     assert "[desktop light] listitem (serious)" in report
     assert '<li>a list item outside a list</li>' in report
+
+    blank_page.set_content(
+        '<main><button style="padding:0">x</button><div style="width:600px">wide</div></main>'
+    )
+    problems = phone_problems(blank_page)
+    assert any("wide on a 360 px screen" in p for p in problems), problems
+    assert any(p.startswith('button "x" is ') for p in problems), problems
 
 
 def test_audit__dark_theme_chosen_on_a_light_system_is_audited_too(open_page):
