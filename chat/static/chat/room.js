@@ -193,7 +193,7 @@
 
   // The visible status counts down every second; a screen reader hears each change once.
   let heardState = "connecting";
-  function announceStatus(state, info) {
+  function announceStatus(state) {
     if (state === heardState || state === "connecting") return;
     const first = heardState === "connecting" && state === "connected" && !live;
     heardState = state;
@@ -201,7 +201,7 @@
     const said = {
       connected: "Connected again.",
       reconnecting: "Connection lost: reconnecting.",
-      offline: `Offline. ${info.reason || ""}`.trim(),
+      offline: "Offline.", // the reason is in the notice, an alert of its own
     };
     statusLive.textContent = said[state] || "";
   }
@@ -211,7 +211,7 @@
   const view = {
     status(state, info) {
       clearInterval(countdown);
-      announceStatus(state, info);
+      announceStatus(state);
       statusEl.dataset.code = info.code || ""; // the close code that led here, if any
       retry.hidden = state !== "reconnecting" && !(state === "offline" && !info.final);
       root.dataset.connection = state;
@@ -277,6 +277,7 @@
     },
 
     olderDone(complete) {
+      if (complete && document.activeElement === older) log.focus(); // not lost to <body>
       older.hidden = complete;
       beginning.hidden = !complete;
     },
