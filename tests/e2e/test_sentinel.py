@@ -14,22 +14,9 @@ import pytest
 
 from redis_core.manager import RedisManager
 from tests.e2e.clients import connect
-from tests.e2e.topology import PRIMARY_PASSWORD, SENTINEL_PASSWORD, SentinelCluster
+from tests.e2e.topology import PRIMARY_PASSWORD, SENTINEL_PASSWORD, sentinel_env
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def cluster(tmp_path):
-    cluster = SentinelCluster(tmp_path / "sentinel")
-    try:
-        yield cluster.start()
-    finally:
-        cluster.stop()
-
-
-def sentinel_env(cluster, **overrides):
-    return {"REDIS_URL": cluster.url, "REDIS_SENTINEL_PASSWORD": SENTINEL_PASSWORD, **overrides}
 
 
 async def test_manager_follows_a_failover__sync_and_async(cluster):

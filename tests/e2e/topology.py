@@ -17,7 +17,14 @@ import redis
 
 from scripts.redis_server import RedisServer, free_port
 
-__all__ = ["DEPLOY", "fill", "SentinelCluster", "PRIMARY_PASSWORD", "SENTINEL_PASSWORD"]
+__all__ = [
+    "DEPLOY",
+    "fill",
+    "SentinelCluster",
+    "sentinel_env",
+    "PRIMARY_PASSWORD",
+    "SENTINEL_PASSWORD",
+]
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 PRIMARY_PASSWORD = "change-me-primary-password"  # the shipped placeholders, kept
@@ -168,3 +175,8 @@ class SentinelCluster:
     def stop(self):
         for server in [*self.sentinels, *self.nodes]:
             server.stop()
+
+
+def sentinel_env(cluster, **overrides):
+    """The environment of a server process on cluster's Sentinel URL (overrides win)."""
+    return {"REDIS_URL": cluster.url, "REDIS_SENTINEL_PASSWORD": SENTINEL_PASSWORD, **overrides}
