@@ -66,9 +66,10 @@ class Daphne:
             options["additional_headers"] = {"Cookie": f"sessionid={sessionid}"}
         return options
 
-    def start(self, timeout=START_TIMEOUT):
+    def start(self, timeout=START_TIMEOUT, port=None):
+        """Start on a free port, or on port (a restart behind a proxy that names it)."""
         for _attempt in range(3):  # a free port can be taken between probing and binding
-            self.port = free_port()
+            self.port = port or free_port()
             with open(self.log_path, "ab") as log:
                 self.process = subprocess.Popen(
                     [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),

@@ -180,3 +180,113 @@ class SentinelCluster:
 def sentinel_env(cluster, **overrides):
     """The environment of a server process on cluster's Sentinel URL (overrides win)."""
     return {"REDIS_URL": cluster.url, "REDIS_SENTINEL_PASSWORD": SENTINEL_PASSWORD, **overrides}
+
+
+class Nginx:
+    """nginx in front of daphne processes, from deploy/nginx/chat.conf with the ports filled
+    in, inside a minimal main configuration (events, http) written here."""
+
+    SITE = DEPLOY / "nginx" / "chat.conf"
+    SHIPPED_UPSTREAMS = ("10.0.0.11:8001", "10.0.0.12:8001", "10.0.0.13:8001")
+
+    def __init__(self, folder, upstream_ports, static_root):
+        self.folder = Path(folder)
+        self.upstream_ports = list(upstream_ports)
+        self.static_root = Path(static_root)
+        self.port = None
+        self.process = None
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def site_text(self):
+        if len(self.upstream_ports) != len(self.SHIPPED_UPSTREAMS):
+            raise ValueError(f"the shipped site names {len(self.SHIPPED_UPSTREAMS)} upstreams")
+        replacements = {
+            f"server {shipped} ": f"server 127.0.0.1:{port} "
+            for shipped, port in zip(self.SHIPPED_UPSTREAMS, self.upstream_ports)
+        }
+        replacements["listen 80;"] = f"listen 127.0.0.1:{self.port};"
+        replacements["alias /srv/chat/var/static/;"] = f"alias {self.static_root}/;"
+        return fill(self.SITE, replacements)
+
+    def main_config(self):
+        import os
+
+        user = "user root;\n" if os.geteuid() == 0 else ""  # workers read the test's files
+        temp = self.folder / "temp"
+        return (
+            f"{user}daemon off;\nworker_processes 1;\npid {self.folder}/nginx.pid;\n"
+            f"error_log {self.folder}/error.log warn;\n"
+            "events { worker_connections 4096; }\n"
+            "http {\n"
+            "    include /etc/nginx/mime.types;\n"
+            f"    access_log {self.folder}/access.log;\n"
+            f"    client_body_temp_path {temp}/body;\n    proxy_temp_path {temp}/proxy;\n"
+            f"    fastcgi_temp_path {temp}/fastcgi;\n    uwsgi_temp_path {temp}/uwsgi;\n"
+            f"    scgi_temp_path {temp}/scgi;\n"
+            f"    include {self.folder}/site.conf;\n"
+            "}\n"
+        )
+
+    def write(self):
+        self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / "temp").mkdir(exist_ok=True)
+        self.port = self.port or free_port()
+        (self.folder / "site.conf").write_text(self.site_text())
+        (self.folder / "nginx.conf").write_text(self.main_config())
+        return self.folder / "nginx.conf"
+
+    def test_config(self):
+        """`nginx -t` on the written configuration: (returncode, output)."""
+        import subprocess
+
+        result = subprocess.run(
+            [nginx_binary(), "-t", "-c", str(self.write()), "-p", str(self.folder)],
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        return result.returncode, result.stdout + result.stderr
+
+    def start(self, timeout=10.0):
+        import subprocess
+        import urllib.request
+
+        config = self.write()
+        log = open(self.folder / "nginx.out", "ab")
+        self.process = subprocess.Popen(
+            [nginx_binary(), "-c", str(config), "-p", str(self.folder)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+        )  # fmt: skip
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"nginx exited: {(self.folder / 'error.log').read_text()}")
+            try:
+                urllib.request.urlopen(self.url + "/healthz", timeout=1).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"nginx did not answer within {timeout} s")
+
+    def stop(self, timeout=10.0):
+        """SIGTERM (fast shutdown: open WebSockets would hold a graceful one), SIGKILL when
+        it does not exit in time; by PID."""
+        import signal
+        import subprocess
+
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout)
+
+
+def nginx_binary():
+    import shutil
+
+    return shutil.which("nginx") or "/usr/sbin/nginx"
