@@ -37,6 +37,7 @@ class Member:
         self._replies = asyncio.Queue()
         self._reader = None
         self.stopped = False
+        self.last_problem = None  # the latest reason a post was sent again (for reports)
 
     @property
     def last(self):
@@ -81,6 +82,7 @@ class Member:
                 frame = json.loads(await self.ws.recv())
             except websockets.ConnectionClosed as exc:
                 self.closes.append(exc.rcvd.code if exc.rcvd else 1006)
+                self.last_problem = f"closed {self.closes[-1]}"
                 if not self.reconnect or self.stopped:
                     return
                 await self._reconnect()
@@ -105,6 +107,7 @@ class Member:
             except (OSError, websockets.WebSocketException, TimeoutError, AssertionError):
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 1.0)
+        self.last_problem = "could not reconnect"
         self.stopped = True
 
     async def post(self, text, client_id, timeout=30.0):
@@ -115,18 +118,29 @@ class Member:
                 await self.ws.send(
                     json.dumps({"type": "message", "text": text, "client_id": client_id})
                 )
-                reply = await asyncio.wait_for(self._replies.get(), 5)
-            except (websockets.ConnectionClosed, TimeoutError):
+                reply = await self._reply(client_id, 10)
+            except (websockets.ConnectionClosed, TimeoutError) as exc:
+                self.last_problem = repr(exc)
                 await asyncio.sleep(0.2)  # the reader reconnects; send again (same client_id)
                 continue
             if reply["type"] == "ack":
                 return reply["seq"]
+            self.last_problem = reply
             if reply["code"] in ("unavailable", "rate_limited"):
                 self.unavailable += reply["code"] == "unavailable"
                 await asyncio.sleep(float(reply["retry_after"]))
                 continue
             raise AssertionError(f"refused: {reply}")
         return None
+
+    async def _reply(self, client_id, timeout):
+        """The next error, or the ack of client_id: an ack of an earlier attempt that came
+        after its wait ran out is skipped (the attempt sent again is answered as well)."""
+        async with asyncio.timeout(timeout):
+            while True:
+                reply = await self._replies.get()
+                if reply["type"] == "error" or reply.get("client_id") == client_id:
+                    return reply
 
     async def wait_for(self, seqs, timeout):
         """True once every seq in seqs was delivered to this member."""
