@@ -191,11 +191,12 @@ class ChatConsumer(Throttled, BoundedSender, AsyncWebsocketConsumer):
             return
         self.torn_down = True
         self.closing = True
+        by = "server" if self.close_code else "client"
         code = self.close_code or code
         if self.counted:
             self.counted = False
             metrics.connections_open.dec()
-            metrics.connections_closed.labels(code=str(code)).inc()
+            metrics.connections_closed.labels(code=str(code), by=by).inc()
         room_name = self.room.name if self.room is not None else "-"
         log.info(
             "event=ws_close room=%s user_id=%s code=%s duration_s=%.1f",

@@ -11,6 +11,7 @@ and fills any seq gap with `resume`, like the browser client. Every wait is boun
 
 import asyncio
 import json
+import random
 import time
 
 import websockets
@@ -97,16 +98,19 @@ class Member:
                 self._replies.put_nowait(frame)
 
     async def _reconnect(self, timeout=20.0):
+        """Backoff with full jitter before each attempt, as the browser client does (base
+        0.5 s; capped at 2 s here): the closed sockets of one process come back spread out."""
         deadline = time.monotonic() + timeout
-        delay = 0.1
+        ceiling = 0.5
         while time.monotonic() < deadline and not self.stopped:
+            await asyncio.sleep(random.uniform(0, ceiling))
+            ceiling = min(ceiling * 2, 2.0)
             try:
                 await self._connect()
                 self.reconnects += 1
                 return
             except (OSError, websockets.WebSocketException, TimeoutError, AssertionError):
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 1.0)
+                continue
         self.last_problem = "could not reconnect"
         self.stopped = True
 
