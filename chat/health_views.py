@@ -47,13 +47,19 @@ async def _database():
 
 
 async def _timed(probe):
+    """{"ok", "ms"}, and "error" (the reason, one line) when the check failed."""
     started = time.perf_counter()
+    error = None
     try:
         await asyncio.wait_for(probe(), CHECK_TIMEOUT)
-        ok = True
-    except (TimeoutError, RedisError, OSError, DatabaseError):
-        ok = False
-    return {"ok": ok, "ms": round((time.perf_counter() - started) * 1000, 3)}
+    except TimeoutError:
+        error = f"no answer within {CHECK_TIMEOUT} s"
+    except (RedisError, OSError, DatabaseError) as exc:
+        error = f"{type(exc).__name__}: {exc}"[:500]
+    result = {"ok": error is None, "ms": round((time.perf_counter() - started) * 1000, 3)}
+    if error is not None:
+        result["error"] = error
+    return result
 
 
 async def readiness():
