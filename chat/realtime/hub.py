@@ -44,6 +44,7 @@ class RoomFeed:
         self.gap_task = None
         self.subscribed = asyncio.get_running_loop().create_future()
         self.opened = None  # task that subscribes and starts the sequencer
+        self.stage = "queued"  # how far opening got (named in a join timeout's log line)
 
 
 class Hub:
@@ -91,7 +92,9 @@ class Hub:
         feed.members.add(member)
         try:
             await asyncio.wait_for(asyncio.shield(feed.opened), self.JOIN_TIMEOUT)
-        except BaseException:
+        except BaseException as exc:
+            if isinstance(exc, TimeoutError):
+                log.warning("event=hub_join_timeout room=%s stage=%s", name, feed.stage)
             self.leave(member, name)
             raise
         if self.refresher is None or self.refresher.done():
@@ -115,14 +118,19 @@ class Hub:
         if self.pubsub is None:
             self.pubsub = self.manager.pubsub()
         pubsub = self.pubsub
+        feed.stage = "subscribing"
         if envelope.CONTROL_CHANNEL.encode() not in pubsub.channels:
             await pubsub.subscribe(envelope.CONTROL_CHANNEL)
         await pubsub.subscribe(feed.channel)
         if self.reader is None or self.reader.done():
             self.reader = self.spawn(self._read(pubsub))
+        feed.stage = "awaiting the subscription"
         await feed.subscribed
+        feed.stage = "reading the latest seq"
         latest = await database_call(services.latest_seq)(feed.room_id)
+        feed.stage = "delivering"
         await self._deliver(feed, feed.sequencer.start(latest))
+        feed.stage = "open"
 
     async def _unsubscribe(self, pubsub, channel):
         if envelope.room_of(channel) in self.rooms:  # somebody joined again meanwhile

@@ -158,11 +158,13 @@ async def _roll(stack, daphnes, nginx):
     assert not [m for m in members if m.stopped], "a client could not reconnect"
     assert all(m.reconnects == len(m.closes) for m in members)
     missing = [
-        (m.room, sorted(set(every[m.room]) - set(m.seqs))[:5], m.seqs[-3:], m.closes)
+        (m.room, sorted(set(every[m.room]) - set(m.seqs))[:5], m.seqs[-3:], m.trail[-6:])
         for m, ok in zip(members, arrived)
         if not ok
     ]
-    assert not missing, f"{len(missing)} clients miss acked messages: {missing[:5]}"
+    assert not missing, (
+        f"{len(missing)} clients miss acked messages: {missing[:5]}\n{_fanout_report(daphnes)}"
+    )
     for member in members:
         assert member.duplicates == 0 and member.out_of_order == 0
         seqs = [s for s in member.seqs if s >= every[member.room][0]]
@@ -182,3 +184,15 @@ def _a_static_path(stack):
     manifest = json.loads((stack.folder / "var" / "static" / "staticfiles.json").read_text())
     name = next(n for n in manifest["paths"] if n.endswith(".css"))
     return "/static/" + manifest["paths"][name]
+
+
+def _fanout_report(daphnes):
+    """Each process's fan-out and publish counters, for a failure's message."""
+    wanted = ("chat_fanout", "chat_publish", "chat_messages_stored", "chat_connections_open")
+    lines = []
+    for daphne in daphnes:
+        status, body = daphne.get("/metrics")
+        text = body.decode() if isinstance(body, bytes) else str(body)
+        found = [line for line in text.splitlines() if line.startswith(wanted)]
+        lines.append(f"{daphne.name} ({status}): " + "; ".join(found))
+    return "\n".join(lines)

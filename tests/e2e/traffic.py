@@ -37,19 +37,22 @@ class Member:
         self._mark = None
         self._replies = asyncio.Queue()
         self._reader = None
+        self._opened = False  # a hello was read once: later hellos fill what was missed
+        self._base = 0  # the room's seq in the first hello: this member owes what follows
         self.stopped = False
         self.last_problem = None  # the latest reason a post was sent again (for reports)
+        self.trail = []  # (what, detail) of each connect and resume, for failure reports
 
     @property
     def last(self):
-        return self.seqs[-1] if self.seqs else 0
+        return self.seqs[-1] if self.seqs else self._base
 
     def mark(self):
         """Remember now: first_after becomes the time of the next delivery."""
         self._mark, self.first_after = time.monotonic(), None
 
     async def _connect(self):
-        query = f"?since={self.last}" if self.seqs else ""
+        query = f"?since={self.last}" if self._opened else ""
         headers = {"Cookie": f"sessionid={self.sessionid}"} if self.sessionid else {}
         self.ws = await websockets.connect(
             f"{self.url}/ws/chat/{self.room}/{query}", origin=self.origin,
@@ -57,10 +60,15 @@ class Member:
         )  # fmt: skip
         hello = json.loads(await asyncio.wait_for(self.ws.recv(), 10))
         assert hello["type"] == "hello", hello
-        if self.seqs:  # a reconnect: its history is what this member missed meanwhile
-            for message in hello["history"]:
-                if message["seq"] > self.last:
-                    self._add(message["seq"])
+        history = [message["seq"] for message in hello["history"]]
+        self.trail.append((f"hello{query}", hello["seq"], history[:1] + history[-1:]))
+        if self._opened:  # a reconnect: its history is what this member missed meanwhile
+            for seq in history:
+                if seq > self.last:
+                    self._add(seq)
+        else:
+            self._base = hello["seq"]
+        self._opened = True
 
     async def open(self):
         await self._connect()
@@ -90,8 +98,12 @@ class Member:
                 continue
             kind = frame["type"]
             if kind == "message":
-                if frame["seq"] > self.last + 1 and self.seqs:  # a gap: ask for the rest
-                    await self.ws.send(json.dumps({"type": "resume", "since": self.last}))
+                if frame["seq"] > self.last + 1:  # a gap: ask for the rest
+                    self.trail.append(("resume", self.last, frame["seq"]))
+                    try:
+                        await self.ws.send(json.dumps({"type": "resume", "since": self.last}))
+                    except websockets.ConnectionClosed:
+                        pass  # the next recv() sees the close and reconnects
                     continue
                 self._add(frame["seq"])
             elif kind in ("ack", "error"):
