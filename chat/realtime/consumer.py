@@ -349,10 +349,12 @@ class ChatConsumer(Throttled, BoundedSender, AsyncWebsocketConsumer):
         if not created:
             if token is not None:
                 await ratelimit.release(self.user.pk, token)
-            return
-        metrics.messages_stored.inc()
-        if self.budget:  # a stored message is the message rate's to count, not ours
-            self.budget.refund(1.0)
+        else:
+            metrics.messages_stored.inc()
+            if self.budget:  # a stored message is the message rate's to count, not ours
+                self.budget.refund(1.0)
+        # A retry is published again: the attempt that stored it may have been cut before
+        # its publish (its process stopped). Hubs and sockets drop a seq they delivered.
         try:
             await self.hub.publish_message(self.room.name, message["seq"], protocol.encode(message))
         except (RedisError, OSError):
