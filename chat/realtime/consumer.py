@@ -353,13 +353,14 @@ class ChatConsumer(Throttled, BoundedSender, AsyncWebsocketConsumer):
         post = store.Post(self.user.pk, self.username, command.text, command.client_id)
         message, created = await get_writer().post(self.room.pk, post)
         await self.send_json(protocol.ack(message["client_id"], message["seq"]))
-        if not created:
-            if token is not None:
-                await ratelimit.release(self.user.pk, token)
-            return
-        metrics.messages_stored.inc()
-        if self.budget:  # a stored message is the message rate's to count, not ours
-            self.budget.refund(1.0)
+        if created:
+            metrics.messages_stored.inc()
+            if self.budget:  # a stored message is the message rate's to count, not ours
+                self.budget.refund(1.0)
+        elif token is not None:  # a retry of a stored message takes no rate slot
+            await ratelimit.release(self.user.pk, token)
+        # A retry is published again: the attempt that stored it may have been cut before
+        # its publish (its process stopped). Hubs and sockets drop a seq they delivered.
         try:
             await self.hub.publish_message(self.room.name, message["seq"], protocol.encode(message))
         except (RedisError, OSError) as exc:
