@@ -107,12 +107,12 @@ async def test_rolling_restart_behind_nginx__nothing_lost_only_4001_closes(
     nginx = Nginx(tmp_path / "nginx", [d.port for d in daphnes], stack.folder / "var" / "static")
     try:
         nginx.start()
-        await _roll(stack, daphnes, nginx)
+        await _roll(stack, daphnes, nginx, cluster)
     finally:
         nginx.stop()
 
 
-async def _roll(stack, daphnes, nginx):
+async def _roll(stack, daphnes, nginx, cluster):
     names = [f"r{i}" for i in range(POSTERS)]
     cookies = stack.sessions(names)
     ws_base = nginx.url.replace("http://", "ws://")
@@ -164,6 +164,7 @@ async def _roll(stack, daphnes, nginx):
     ]
     assert not missing, (
         f"{len(missing)} clients miss acked messages: {missing[:5]}\n{_fanout_report(daphnes)}"
+        f"\n{_subscriptions(cluster, sorted({room for room, *_ in missing}))}"
     )
     for member in members:
         assert member.duplicates == 0 and member.out_of_order == 0
@@ -184,6 +185,23 @@ def _a_static_path(stack):
     manifest = json.loads((stack.folder / "var" / "static" / "staticfiles.json").read_text())
     name = next(n for n in manifest["paths"] if n.endswith(".css"))
     return "/static/" + manifest["paths"][name]
+
+
+def _subscriptions(cluster, rooms):
+    """Which of our connections the primary counts as subscribed, and to how many channels."""
+    from chat import envelope
+
+    client = cluster.primary_client()
+    try:
+        numsub = client.pubsub_numsub(*(envelope.room_channel(r) for r in rooms))
+        subscribers = [
+            f"{c.get('name')} sub={c.get('sub')} cmd={c.get('cmd')}"
+            for c in client.client_list()
+            if c.get("name", "").startswith("chat/") and int(c.get("sub", 0))
+        ]
+    finally:
+        client.close()
+    return f"numsub {numsub}; subscribers {subscribers}"
 
 
 def _fanout_report(daphnes):
