@@ -16,7 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from redis.exceptions import RedisError
 
 from redis_core import get_manager
-from redis_core.sentinel import MasterNotFoundError
+from redis_core.sentinel import MASTER_NOT_FOUND
 
 from . import draining, metrics, metrics_access
 
@@ -55,7 +55,7 @@ async def _timed(probe):
         await asyncio.wait_for(probe(), CHECK_TIMEOUT)
     except TimeoutError:
         error = f"no answer within {CHECK_TIMEOUT} s"
-    except MasterNotFoundError:  # redis-py's message ends with a client's repr: say why
+    except MASTER_NOT_FOUND:  # redis-py's message ends with a client's repr: say why
         error = (
             "MasterNotFoundError: no sentinel of REDIS_URL named a primary that answers: a "
             "sentinel address, REDIS_SENTINEL_PASSWORD or the service name is wrong, or the "

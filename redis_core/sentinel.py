@@ -25,14 +25,16 @@ __all__ = [
     "parse",
     "sync_pool",
     "async_pool",
-    "MasterNotFoundError",
+    "MASTER_NOT_FOUND",
 ]
 
 SCHEMES = ("redis+sentinel", "rediss+sentinel")
 SERVICE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 # TLS options a deployment may set in the URL's query (every other option is the manager's).
 TLS_OPTIONS = ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile", "ssl_cert_reqs", "ssl_check_hostname")
-MasterNotFoundError = redis.sentinel.MasterNotFoundError
+# "No sentinel named a primary": redis-py raises one class from its sync client and another,
+# of the same name, from its asyncio client; catch both.
+MASTER_NOT_FOUND = (redis.sentinel.MasterNotFoundError, redis.asyncio.sentinel.MasterNotFoundError)
 
 
 @dataclass(frozen=True)
