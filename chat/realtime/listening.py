@@ -7,8 +7,10 @@ SIGTERM on (`gate`), a new connection is read up to its request line: `/metrics`
 sends a POST again, so it is served here and waited for); every other GET or HEAD,
 WebSocket handshakes included, gets 503 with `Connection: close`, which nginx takes as
 "try the next process" (`proxy_next_upstream http_503`) and counts against this one
-(`max_fails`). Keep-alive connections opened before are closed when idle, after their
-response when busy (`close_keepalive`), so that what comes next goes through the gate.
+(`max_fails`). Connections opened before are closed after their response when busy, and
+when idle after IDLE_GRACE (`close_keepalive`): an idle one may hold a request already on its
+way (a connection just accepted, a keep-alive one nginx just reused), which is read and served
+meanwhile instead of cut. What comes next goes through the gate.
 Requests in flight are waited for (`wait_requests`) before the port closes (`stop`): none
 is cut by the reactor's stop.
 """
@@ -30,6 +32,7 @@ REFUSAL = (
     b"Connection: close\r\n\r\n"
 )
 POLL = 0.05
+IDLE_GRACE = 0.5  # seconds an idle connection accepted before the SIGTERM stays open
 
 
 def admitted(request_line):
@@ -86,7 +89,8 @@ def gate(reactor):
             factory.buildProtocol = _gated(factory.buildProtocol)
         if factory.server not in servers:
             servers.append(factory.server)
-    close_keepalive(reactor)
+    close_keepalive(reactor, idle=False)
+    reactor.callLater(IDLE_GRACE, close_keepalive, reactor)
     return servers
 
 
@@ -94,9 +98,9 @@ def _gated(build):
     return lambda addr: DrainGate(build, addr)
 
 
-def close_keepalive(reactor):
-    """Close idle HTTP connections now, busy ones after their response; returns how many
-    were closed now."""
+def close_keepalive(reactor, idle=True):
+    """Close busy HTTP connections after their response, and (idle) idle ones now; returns
+    how many were closed now."""
     from twisted.web.http import HTTPChannel
 
     closed = 0
@@ -105,7 +109,7 @@ def close_keepalive(reactor):
         if isinstance(protocol, HTTPChannel):  # a WebSocket's transport has another protocol
             if protocol.requests:
                 protocol.persistent = False  # closed once its response is written
-            else:
+            elif idle:
                 reader.loseConnection()
                 closed += 1
     return closed

@@ -245,6 +245,8 @@ async def graceful_shutdown(servers=(), code=CLOSE_GOING_AWAY, timeout=DRAIN_TIM
         log.warning("event=shutdown_presence_failed error=%s", type(exc).__name__)
     requests_left = 0
     if reactor is not None:  # under daphne: the HTTP requests in flight, then the port
+        # A request on its way on a connection accepted before is read within the grace.
+        await asyncio.sleep(max(0.0, listening.IDLE_GRACE - (time.monotonic() - started)))
         requests_left = await listening.wait_requests(servers, REQUESTS_TIMEOUT)
         listening.stop(reactor)
     try:

@@ -1,6 +1,7 @@
 """SIGTERM to a real daphne: its sockets close with 4001, presence heals at once, exit 0."""
 
 import asyncio
+import http.client
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -112,3 +113,25 @@ async def test_sigterm__posts_in_flight_answered_metrics_served_the_rest_refused
     ] * POSTS_IN_FLIGHT  # the form again, with its error: served, not cut
     assert "requests_left=0" in log
     assert "never retrieved" not in log and "Traceback" not in log, a.log_tail()
+
+
+async def test_sigterm__a_request_on_an_idle_keepalive_connection_is_served(stack):
+    """nginx reuses an idle upstream connection for a POST just as the SIGTERM arrives (and
+    does not send a POST on to another process): the request is read and answered, not cut
+    by the closing of idle connections."""
+    [a] = stack.start_daphne(1)
+    connection = http.client.HTTPConnection("127.0.0.1", a.port, timeout=10)
+    try:
+        connection.request("GET", "/healthz")
+        first = connection.getresponse()
+        first.read()
+        assert first.status == 200 and not first.will_close  # kept alive, now idle
+        a.terminate()
+        await asyncio.sleep(0.1)  # the gate is up and the connection is idle
+        connection.request("POST", "/healthz", body=b"")
+        answer = connection.getresponse()
+        answer.read()
+        assert 400 <= answer.status < 500  # answered (a POST to a GET view), not cut
+    finally:
+        connection.close()
+    assert await asyncio.to_thread(a.wait, 15) == 0
