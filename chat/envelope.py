@@ -3,22 +3,27 @@
 Two kinds of channel carry them:
 
 - a room's channel (`chat:room:<room>`): `RoomEvent` (a stored event with its seq, already
-  encoded as the JSON text every socket receives) and `Ephemeral` (typing, presence, a
-  moderator's notice: no seq, not stored, optionally not for one user or connection);
+  encoded as the JSON text every socket receives), `Presence` (who is in the room: the
+  value, which sockets compare to skip a repeat, and the frame they are sent) and
+  `Ephemeral` (typing, a moderator's notice: no seq, not stored, optionally not for one
+  user or connection);
 - the control channel (`chat:control`): `Close` (close the sockets of a target, in one room
   or everywhere, with a code) and `Recheck` (a user's sockets check their sessions again).
 
 Wire forms, chosen so the hub can route a message by its first bytes without parsing JSON:
-`m <seq>\\n<json>`, `e <user>\\t<connection>\\n<json>`, `close <target> <code> [<room>]`,
-`recheck <target>`. A target is a user name, `session:<digest>` (one browser session) or
+`m <seq>\\n<json>`, `p\\n<json>`, `e <user>\\t<connection>\\n<json>`,
+`close <target> <code> [<room>]`, `recheck <target>`. A presence body is parsed once per
+process (its value), never per socket. A target is a user name, `session:<digest>` (one browser session) or
 `*` (everyone in the room); user names hold neither white space nor ':' nor '*'.
 """
 
+import json
 import re
 from dataclasses import dataclass
 
 __all__ = [
-    "ROOM_PREFIX", "CONTROL_CHANNEL", "EVERYONE", "RoomEvent", "Ephemeral", "Close", "Recheck",
+    "ROOM_PREFIX", "CONTROL_CHANNEL", "EVERYONE", "RoomEvent", "Presence", "Ephemeral", "Close",
+    "Recheck",
     "EnvelopeError", "room_channel", "room_of", "encode", "decode_room", "decode_control",
 ]  # fmt: skip
 
@@ -40,6 +45,20 @@ class RoomEvent:
 
     seq: int
     text: str
+
+
+@dataclass(frozen=True)
+class Presence:
+    """Who is in a room now: the users (sorted) and the number of anonymous sockets, and
+    the presence frame's JSON text as sockets receive it."""
+
+    users: tuple
+    anonymous: int
+    text: str
+
+    @property
+    def value(self):
+        return self.users, self.anonymous
 
 
 @dataclass(frozen=True)
@@ -88,6 +107,8 @@ def encode(message):
         if isinstance(message.seq, bool) or not isinstance(message.seq, int) or message.seq < 1:
             raise EnvelopeError(f"a seq is a positive integer, not {message.seq!r}")
         return f"m {message.seq}\n{message.text}"
+    if isinstance(message, Presence):
+        return f"p\n{message.text}"
     if isinstance(message, Ephemeral):
         for value in (message.exclude_user, message.exclude_connection):
             if any(ch in value for ch in "\t\n"):
@@ -124,12 +145,34 @@ def decode_room(data):
         if seq < 1:
             raise EnvelopeError("a seq is positive")
         return RoomEvent(seq, body)
+    if header == "p":
+        return _presence(body)
     if header.startswith("e "):
         user, tab, connection = header[2:].partition("\t")
         if not tab:
             raise EnvelopeError("an ephemeral header is 'e <user>\\t<connection>'")
         return Ephemeral(body, user, connection)
     raise EnvelopeError("unknown room message kind")
+
+
+def _presence(text):
+    try:
+        frame = json.loads(text)
+    except ValueError:
+        raise EnvelopeError("a presence body is JSON") from None
+    if not isinstance(frame, dict):
+        raise EnvelopeError("a presence body is a presence frame")
+    users, anonymous = frame.get("users"), frame.get("anonymous")
+    if (
+        frame.get("type") != "presence"
+        or not isinstance(users, list)
+        or not all(isinstance(user, str) for user in users)
+        or isinstance(anonymous, bool)
+        or not isinstance(anonymous, int)
+        or anonymous < 0
+    ):
+        raise EnvelopeError("a presence body is a presence frame")
+    return Presence(tuple(users), anonymous, text)
 
 
 def decode_control(data):

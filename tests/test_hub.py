@@ -8,6 +8,7 @@ from asgiref.sync import sync_to_async
 
 from chat import envelope, metrics, protocol, services
 from chat.realtime.hub import Hub
+from chat.realtime.presence import PresenceChange
 from redis_core import get_manager
 from tests.conftest import wait_until
 
@@ -128,11 +129,10 @@ async def test_ephemeral__exclusions_and_presence_as_a_value(hubs, room):
     await hub.join(alice, "hubroom", room_model.pk)
     await hub.join(bob, "hubroom", room_model.pk)
     await hub.publish_event("hubroom", '{"type":"typing","user":"alice"}', exclude_user="alice")
-    presence = protocol.encode(protocol.presence(["bob", "alice"], 2))
-    await hub.publish_event("hubroom", presence)
+    await hub.publish_presence("hubroom", PresenceChange([b"1", b"2", b"bob", b"alice"]))
     assert await wait_until(lambda: bob.events and bob.presences and alice.presences)
-    assert alice.events == []
-    assert bob.presences == [(("alice", "bob"), 2)]
+    assert alice.events == [] and bob.events == ['{"type":"typing","user":"alice"}']
+    assert bob.presences == alice.presences == [(("alice", "bob"), 2)]
 
 
 async def test_aclose__closes_members_and_ends_every_task(hubs, room):

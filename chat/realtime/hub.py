@@ -11,7 +11,6 @@ and one aclose() serves both the loss of Redis and graceful shutdown.
 """
 
 import asyncio
-import json
 import logging
 import weakref
 
@@ -155,8 +154,16 @@ class Hub:
         async with metrics.redis_command("publish"):
             await self.manager.async_client().publish(envelope.room_channel(room), data)
 
+    async def publish_presence(self, room, change):
+        """Publish who is in room now (a chat.presence change) to every process."""
+        frame = protocol.presence(change.users, change.anonymous)
+        value = envelope.Presence(tuple(frame["users"]), frame["anonymous"], protocol.encode(frame))
+        data = envelope.encode(value)
+        async with metrics.redis_command("publish_event"):
+            await self.manager.async_client().publish(envelope.room_channel(room), data)
+
     async def publish_event(self, room, text, exclude_user="", exclude_connection=""):
-        """Publish an ephemeral event (typing, presence): no seq, not stored."""
+        """Publish an ephemeral event (typing, a notice): no seq, not stored."""
         data = envelope.encode(envelope.Ephemeral(text, exclude_user, exclude_connection))
         async with metrics.redis_command("publish_event"):
             await self.manager.async_client().publish(envelope.room_channel(room), data)
@@ -230,6 +237,8 @@ class Hub:
             await self._deliver(feed, feed.sequencer.offer(event.seq, event.text))
             if feed.sequencer.gap:
                 self._schedule_repair(feed, wait=self.GAP_WAIT)
+        elif isinstance(event, envelope.Presence):
+            await self._on_presence(feed, event)
         else:
             await self._on_ephemeral(feed, event)
 
@@ -254,18 +263,21 @@ class Hub:
                 if member.username == command.target and hasattr(member, "recheck_session"):
                     self.spawn(member.recheck_session())
 
+    async def _on_presence(self, feed, event):
+        for member in list(feed.members):
+            try:
+                await member.deliver_presence(event.value, event.text)
+            except Exception:
+                log.exception("event=hub_event_delivery_failed")
+
     async def _on_ephemeral(self, feed, event):
-        value = _presence_value(event.text)
         for member in list(feed.members):
             if event.exclude_user and member.username == event.exclude_user:
                 continue
             if event.exclude_connection and member.connection_id == event.exclude_connection:
                 continue
             try:
-                if value is not None:
-                    await member.deliver_presence(value, event.text)
-                else:
-                    await member.deliver_event(event.text)
+                await member.deliver_event(event.text)
             except Exception:
                 log.exception("event=hub_event_delivery_failed")
 
@@ -398,7 +410,7 @@ class Hub:
         self._presence_due.discard(room)
         try:
             change = await presence.update(room, "sweep")
-            await self.publish_event(room, presence_frame(change))
+            await self.publish_presence(room, change)
         except (RedisError, OSError) as exc:
             self.health.report_failure(exc)
 
@@ -409,7 +421,7 @@ class Hub:
             try:
                 change = await presence.update(feed.name, "add", entries)
                 if change.changed:
-                    await self.publish_event(feed.name, presence_frame(change))
+                    await self.publish_presence(feed.name, change)
             except (RedisError, OSError) as exc:
                 self.health.report_failure(exc)
                 return
@@ -419,15 +431,6 @@ def _targets(target, member):
     return (
         target == envelope.EVERYONE or member.username == target or member.session_target == target
     )
-
-
-def _presence_value(text):
-    """(users, anonymous) when text is a presence frame, else None (parsed once per process
-    and event, not per member)."""
-    if not text.startswith('{"type":"presence"'):
-        return None
-    frame = json.loads(text)
-    return tuple(frame["users"]), frame["anonymous"]
 
 
 def presence_frame(change):

@@ -195,12 +195,11 @@ async def clean_presence(hub, entries):
     the change and publishes it; the other finds nothing to do.
     """
     from . import presence
-    from .hub import presence_frame
 
     async def one(room, room_entries):
         change = await presence.update(room, "rem", room_entries)
         if change.changed and hub is not None:
-            await hub.publish_event(room, presence_frame(change))
+            await hub.publish_presence(room, change)
 
     await asyncio.gather(*(one(room, e) for room, e in entries.items()))
     return sum(len(e) for e in entries.values())
