@@ -201,7 +201,7 @@ def _messages_page(request, found, room):
     if since is None:
         page = services.latest_messages(found, limit)
     else:
-        page = services.messages_after(found, since, limit)
+        page = services.events_after(found, since, limit)
     return JsonResponse(
         {"room": room, "seq": page.latest, "messages": page.messages, "complete": page.complete}
     )

@@ -329,8 +329,35 @@ class ChatConsumer(Throttled, BoundedSender, AsyncWebsocketConsumer):
 
     async def command_message(self, command):
         metrics.messages_received.inc()
+        await self._store_event(
+            "post messages",
+            lambda: store.Post(
+                self.user.pk, self.username, command.text, command.client_id, command.reply_to
+            ),
+        )
+
+    async def command_edit(self, command):
+        await self._store_event("edit messages", lambda: self._change(command, text=command.text))
+
+    async def command_delete(self, command):
+        await self._store_event("delete messages", lambda: self._change(command))
+
+    async def command_react(self, command):
+        await self._store_event(
+            "react", lambda: self._change(command, emoji=command.emoji, on=command.on)
+        )
+
+    def _change(self, command, **fields):
+        return store.Change(
+            command.kind, self.user.pk, self.username, command.target, command.client_id,
+            moderator=bool(self.user.is_staff), **fields,
+        )  # fmt: skip
+
+    async def _store_event(self, what, make):
+        """Store one event of the room's log (a message, an edit, a deletion, a reaction
+        change) through the room's writer, ack it, and publish it once to the room."""
         if not self.username:
-            raise protocol.ProtocolError("auth_required", "Log in to post messages.")
+            raise protocol.ProtocolError("auth_required", f"Log in to {what}.")
         token = None
         if self.message_rate is False:  # staff may mark a bot rate-exempt (chat.profiles)
             self.message_rate = await database_call(profiles.message_rate)(self.user)
@@ -343,18 +370,24 @@ class ChatConsumer(Throttled, BoundedSender, AsyncWebsocketConsumer):
         if self.room.pk is None:  # opened before it existed: posting creates it
             room = await database_call(services.create_room)(self.room.name, self.user)
             self.room.pk = room.pk
-        post = store.Post(self.user.pk, self.username, command.text, command.client_id)
-        message, created = await get_writer().post(self.room.pk, post)
-        await self.send_json(protocol.ack(message["client_id"], message["seq"]))
-        if not created:
+        item = make()
+        result = await get_writer().post(self.room.pk, item)
+        if result.error is not None or not result.created_now:
             if token is not None:
                 await ratelimit.release(self.user.pk, token)
+            if result.error is not None:
+                raise protocol.ProtocolError(*result.error)
+        await self.send_json(protocol.ack(item.client_id, result.seq))
+        if not result.created_now:
             return
-        metrics.messages_stored.inc()
-        if self.budget:  # a stored message is the message rate's to count, not ours
+        if isinstance(item, store.Post):
+            metrics.messages_stored.inc()
+        if self.budget:  # a stored event is the message rate's to count, not ours
             self.budget.refund(1.0)
         try:
-            await self.hub.publish_message(self.room.name, message["seq"], protocol.encode(message))
+            await self.hub.publish_message(
+                self.room.name, result.seq, protocol.encode(result.frame)
+            )
         except (RedisError, OSError):
             # Stored and acked: members recover it by seq; Redis's loss closes us with 4012.
             metrics.publish_failed.inc()
@@ -374,7 +407,7 @@ class ChatConsumer(Throttled, BoundedSender, AsyncWebsocketConsumer):
         try:
             if not await self._wait_drained():
                 return
-            page = await database_call(services.messages_after)(
+            page = await database_call(services.events_after)(
                 self.room, command.since, protocol.RESUME_MAX
             )
             for message in page.messages:
@@ -405,4 +438,4 @@ class ChatConsumer(Throttled, BoundedSender, AsyncWebsocketConsumer):
 def _hello_page(room, since, limit):
     if since is None:
         return services.latest_messages(room, protocol.HELLO_HISTORY)
-    return services.messages_after(room, since, limit)
+    return services.events_after(room, since, limit)
