@@ -372,18 +372,22 @@ class ChatConsumer(Throttled, BoundedSender, AsyncWebsocketConsumer):
             self.room.pk = room.pk
         item = make()
         result = await get_writer().post(self.room.pk, item)
-        if result.error is not None or not result.created_now:
+        if result.error is not None:
             if token is not None:
                 await ratelimit.release(self.user.pk, token)
-            if result.error is not None:
-                raise protocol.ProtocolError(*result.error)
+            raise protocol.ProtocolError(*result.error)
         await self.send_json(protocol.ack(item.client_id, result.seq))
-        if not result.created_now:
-            return
-        if isinstance(item, store.Post):
-            metrics.messages_stored.inc()
-        if self.budget:  # a stored event is the message rate's to count, not ours
-            self.budget.refund(1.0)
+        if result.created_now:
+            if isinstance(item, store.Post):
+                metrics.messages_stored.inc()
+            if self.budget:  # a stored event is the message rate's to count, not ours
+                self.budget.refund(1.0)
+        elif token is not None:  # a retry of a stored event takes no rate slot
+            await ratelimit.release(self.user.pk, token)
+        if result.seq is None or result.frame is None:
+            return  # a reaction that changed nothing; a repeated edit, deletion or reaction
+        # A retried message is published again: the attempt that stored it may have been cut
+        # before its publish (its process stopped). Hubs and sockets drop a seq they delivered.
         try:
             await self.hub.publish_message(
                 self.room.name, result.seq, protocol.encode(result.frame)

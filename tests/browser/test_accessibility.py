@@ -5,6 +5,7 @@ A new page or state is one line of STATES: a name, who looks (None: a guest), th
 optionally what to do before the audit (a function of the page).
 """
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -56,6 +57,14 @@ def invalid_private_room(page):
     expect(page.locator(".field.invalid .error")).to_be_visible()
 
 
+def token_created(page):
+    # A name of its own per screen (4 screens audit this state; names are unique per user).
+    page.get_by_label("Token name").fill(f"audit-{uuid.uuid4().hex[:12]}")
+    page.get_by_role("button", name="Create token").click()
+    expect(page.get_by_label("Your new token")).to_be_visible()
+    expect(page.locator("#tokens")).to_be_visible()
+
+
 @dataclass(frozen=True)
 class State:
     name: str
@@ -79,6 +88,8 @@ STATES = [
     State("members forbidden (403)", "alice", "/chat/team-secret/members/"),
     State("new private room", "alice", "/rooms/new-private/"),
     State("new private room, invalid", "alice", "/rooms/new-private/", invalid_private_room),
+    State("API tokens", "carol", "/account/tokens/"),
+    State("API tokens, one just created", "carol", "/account/tokens/", token_created),
     State("page not found (404)", None, "/no/such/page/"),
     State("bad room name (404)", None, "/chat/Not-A-Name!/"),
 ]
