@@ -54,16 +54,54 @@
     }
   }
 
+  /** A message object as the client keeps it: its current state, fields filled in. */
+  function messageState(m) {
+    const reactions = {};
+    for (const [emoji, users] of Object.entries(m.reactions || {})) {
+      if (Array.isArray(users) && users.length) reactions[emoji] = [...users].sort();
+    }
+    return {
+      ...m,
+      type: "message",
+      text: m.deleted ? "" : m.text || "",
+      reply_to: m.reply_to || null,
+      mentions: m.deleted ? [] : [...(m.mentions || [])],
+      edited: m.edited || null,
+      deleted: Boolean(m.deleted),
+      reactions: m.deleted ? {} : reactions,
+    };
+  }
+
+  /** Apply an edit, delete or reaction event to a message state (in place). */
+  function applyEvent(state, event) {
+    if (event.type === "edit" && !state.deleted) {
+      state.text = event.text;
+      state.mentions = [...(event.mentions || [])];
+      state.edited = event.ts;
+    } else if (event.type === "delete") {
+      Object.assign(state, { deleted: true, text: "", mentions: [], reactions: {} });
+    } else if (event.type === "reaction" && !state.deleted) {
+      const users = new Set(state.reactions[event.emoji] || []);
+      if (event.on) users.add(event.user);
+      else users.delete(event.user);
+      if (users.size) state.reactions[event.emoji] = [...users].sort();
+      else delete state.reactions[event.emoji];
+    }
+  }
+
   /**
-   * The room's messages by seq: each shown once, in order. `cursor` is the seq up to
-   * which nothing is missing (hidden messages count as known); a live message past
-   * cursor + 1 is a gap, which the connection fills with `resume`.
+   * The room's event log as the client knows it. Messages are kept by seq, each shown once
+   * and in place; edits, deletions and reactions change the state of their target, applied
+   * strictly in seq order (an event beyond a gap waits until the gap is filled: two
+   * reactions or two edits applied out of order would end in the wrong state). `cursor` is
+   * the seq up to which nothing is missing; anything past cursor + 1 is a gap, which the
+   * connection fills with `resume`.
    */
   class Timeline {
     constructor() {
       this.cursor = 0;
-      this.messages = new Map(); // seq -> message object
-      this.hidden = new Set();
+      this.messages = new Map(); // seq -> message state
+      this.held = new Map(); // seq -> event beyond the cursor, not applied yet
       this.seqs = []; // sorted seqs of this.messages
     }
 
@@ -71,42 +109,56 @@
       return this.messages.has(seq);
     }
 
+    get(seq) {
+      return this.messages.get(seq) || null;
+    }
+
     get oldest() {
       return this.seqs.length ? this.seqs[0] : null;
     }
 
     get newest() {
-      return this.seqs.length ? this.seqs[this.seqs.length - 1] : 0;
+      let newest = this.seqs.length ? this.seqs[this.seqs.length - 1] : 0;
+      for (const seq of this.held.keys()) newest = Math.max(newest, seq);
+      return newest;
     }
 
-    /** Store a message; {isNew, gap}. A seq seen (or hidden) before is not new. */
-    accept(message) {
-      const seq = message.seq;
-      if (!Number.isSafeInteger(seq) || seq < 1 || this.messages.has(seq) || this.hidden.has(seq)) {
-        return { isNew: false, gap: this.hasGap() };
+    /**
+     * Take one event (a message object when `type` is "message" or absent);
+     * {isNew, gap, applied}: applied lists the events applied to a message by this call
+     * (this one, and held ones it unblocked), in seq order.
+     */
+    accept(event) {
+      const seq = event.seq;
+      const applied = [];
+      const isMessage = !event.type || event.type === "message";
+      let isNew = Number.isSafeInteger(seq) && seq >= 1;
+      if (isNew && isMessage) isNew = !this.messages.has(seq) && !this.held.has(seq);
+      else if (isNew) isNew = seq > this.cursor && !this.messages.has(seq) && !this.held.has(seq);
+      if (!isNew) return { isNew, gap: this.hasGap(), applied };
+      if (isMessage) {
+        this.messages.set(seq, messageState(event));
+        this.seqs.splice(this._index(seq), 0, seq);
+      } else {
+        this.held.set(seq, event);
       }
-      this.messages.set(seq, message);
-      this.seqs.splice(this._index(seq), 0, seq);
-      this._advance();
-      return { isNew: true, gap: this.hasGap() };
+      this._advance(applied);
+      return { isNew, gap: this.hasGap(), applied };
     }
 
-    /** Everything up to seq is known (hello or `resumed` said so). */
-    caughtUp(seq) {
+    /** Everything up to seq is known (hello or `resumed` said so): held events up to it apply. */
+    caughtUp(seq, applied = []) {
+      for (const held of [...this.held.keys()].sort((a, b) => a - b)) {
+        if (held <= seq) this._apply(held, applied);
+      }
       if (seq > this.cursor) this.cursor = seq;
-      this._advance();
+      this._advance(applied);
+      return applied;
     }
 
-    /** True when a message beyond cursor + 1 arrived: something in between is missing. */
+    /** True when an event beyond cursor + 1 arrived: something in between is missing. */
     hasGap() {
       return this.newest > this.cursor;
-    }
-
-    /** A moderator hid seq: forget it, and never accept it again. */
-    hide(seq) {
-      this.hidden.add(seq);
-      if (this.messages.delete(seq)) this.seqs.splice(this._index(seq), 1);
-      this._advance();
     }
 
     /** The seq shown right after seq (null when seq would be the last). */
@@ -115,8 +167,32 @@
       return i < this.seqs.length ? this.seqs[i] : null;
     }
 
-    _advance() {
-      while (this.messages.has(this.cursor + 1) || this.hidden.has(this.cursor + 1)) this.cursor++;
+    /** The newest message of user that can still be edited, or null. */
+    lastOf(user) {
+      for (let i = this.seqs.length - 1; i >= 0; i--) {
+        const m = this.messages.get(this.seqs[i]);
+        if (m.user === user && !m.deleted) return m;
+      }
+      return null;
+    }
+
+    _apply(seq, applied) {
+      const event = this.held.get(seq);
+      this.held.delete(seq);
+      const target = this.messages.get(event.target);
+      if (target) {
+        applyEvent(target, event);
+        applied.push(event);
+      }
+    }
+
+    _advance(applied) {
+      for (;;) {
+        const next = this.cursor + 1;
+        if (this.held.has(next)) this._apply(next, applied);
+        else if (!this.messages.has(next)) break;
+        this.cursor = next;
+      }
     }
 
     _index(seq) {
@@ -139,20 +215,68 @@
     return "c-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   }
 
+  // What an outbox entry keeps besides its client_id, per command type.
+  const COMMAND_FIELDS = {
+    message: ["text", "replyTo"],
+    edit: ["target", "text"],
+    delete: ["target"],
+    react: ["target", "emoji", "on"],
+  };
+
+  /** The wire frame of an outbox entry. */
+  function commandFrame(entry) {
+    const frame = { type: entry.kind, client_id: entry.clientId };
+    if (entry.kind === "message") {
+      frame.text = entry.text;
+      if (entry.replyTo) frame.reply_to = entry.replyTo;
+    } else {
+      frame.target = entry.target;
+      if (entry.kind === "edit") frame.text = entry.text;
+      if (entry.kind === "react") Object.assign(frame, { emoji: entry.emoji, on: entry.on });
+    }
+    return frame;
+  }
+
+  function makeEntry(fields, clientId) {
+    const kind = COMMAND_FIELDS[fields.kind] ? fields.kind : "message";
+    const entry = { clientId, kind, state: "queued" };
+    for (const name of COMMAND_FIELDS[kind]) {
+      entry[name] = fields[name] === undefined ? null : fields[name];
+    }
+    return entry;
+  }
+
   /**
-   * Messages not yet acknowledged, oldest first. Each keeps its client_id, so sending it
-   * again after a reconnect is safe: the server stores a client_id once.
-   * States: queued (to send), inflight (sent on this socket), failed (server refused it).
+   * Commands not yet acknowledged (messages, edits, deletions, reactions), oldest first.
+   * Each keeps its client_id, so sending it again after a reconnect is safe: the server
+   * stores a client_id once. States: queued (to send), inflight (sent on this socket),
+   * failed (server refused it).
    */
   class Outbox {
     constructor(entries = []) {
-      this.entries = entries.map((e) => ({ clientId: e.clientId, text: e.text, state: "queued" }));
+      this.entries = entries
+        .filter((e) => e && typeof e.clientId === "string")
+        .map((e) => makeEntry(e, e.clientId));
     }
 
+    /** Queue a message (text, or {text, replyTo}). */
     add(text, clientId = newClientId()) {
-      const entry = { clientId, text, state: "queued" };
+      const fields = typeof text === "string" ? { text } : text;
+      return this.command({ ...fields, kind: "message" }, clientId);
+    }
+
+    /** Queue any command: {kind: "message"|"edit"|"delete"|"react", ...its fields}. */
+    command(fields, clientId = newClientId()) {
+      const entry = makeEntry(fields, clientId);
       this.entries.push(entry);
       return entry;
+    }
+
+    /** The entries not failed that change message target (edits, deletions, reactions). */
+    about(target) {
+      return this.entries.filter(
+        (e) => e.kind !== "message" && e.target === target && e.state !== "failed",
+      );
     }
 
     /** Mark up to `limit` in flight in total; returns the entries to send now. */
@@ -176,7 +300,7 @@
       return i < 0 ? null : this.entries.splice(i, 1)[0];
     }
 
-    /** The oldest entry in flight: the one an error frame about a message refers to. */
+    /** The oldest entry in flight: the one an error frame about a command refers to. */
     head() {
       return this.entries.find((e) => e.state === "inflight") || null;
     }
@@ -195,12 +319,82 @@
       return this.entries.filter((e) => e.state !== "failed").length;
     }
 
-    /** What survives a page reload (sessionStorage): unsent texts with their client_ids. */
+    /** What survives a page reload (sessionStorage): unsent commands with their client_ids. */
     toJSON() {
       return this.entries
         .filter((e) => e.state !== "failed")
-        .map((e) => ({ clientId: e.clientId, text: e.text }));
+        .map(({ state, ...kept }) => kept);
     }
+  }
+
+  /**
+   * What a message shows: its state with the user's own unacknowledged changes on top
+   * (an edit's text, a deletion, reactions added or removed), and which are pending.
+   */
+  function display(state, entries, me) {
+    const shown = { ...state, reactions: {}, pending: { edit: false, delete: false, react: false } };
+    for (const [emoji, users] of Object.entries(state.reactions)) shown.reactions[emoji] = [...users];
+    for (const entry of entries) {
+      if (entry.kind === "edit" && !shown.deleted) {
+        shown.text = entry.text;
+        shown.pending.edit = true;
+      } else if (entry.kind === "delete") {
+        shown.pending.delete = true;
+      } else if (entry.kind === "react" && !shown.deleted) {
+        const users = new Set(shown.reactions[entry.emoji] || []);
+        if (entry.on) users.add(me);
+        else users.delete(me);
+        if (users.size) shown.reactions[entry.emoji] = [...users].sort();
+        else delete shown.reactions[entry.emoji];
+        shown.pending.react = true;
+      }
+    }
+    return shown;
+  }
+
+  /** An emoji the server may take: 1 to 8 code points, no white space, no control character. */
+  function validEmoji(value) {
+    const n = codePoints(value);
+    return n >= 1 && n <= 8 && !/[\s\p{Cc}]/u.test(value) && /[\p{Extended_Pictographic}\u20e3]/u.test(value);
+  }
+
+  /**
+   * Split text into [{text}] and [{text, mention}] parts: each `@name` of a name in mentions
+   * (the `@` at the start or after a character that is not a letter, digit or underscore;
+   * the longest name first, so that @ann.lee is not read as @ann).
+   */
+  function mentionParts(text, mentions) {
+    if (!mentions || !mentions.length || !text.includes("@")) return [{ text }];
+    const names = [...mentions].sort((a, b) => b.length - a.length);
+    const parts = [];
+    let last = 0;
+    for (let i = text.indexOf("@"); i >= 0; i = text.indexOf("@", i + 1)) {
+      if (i < last || (i > 0 && /[\p{L}\p{N}_]/u.test(text[i - 1]))) continue;
+      const name = names.find((n) => text.startsWith(n, i + 1) && !/[\p{L}\p{N}_]/u.test(text[i + 1 + n.length] || ""));
+      if (!name) continue;
+      if (i > last) parts.push({ text: text.slice(last, i) });
+      parts.push({ text: "@" + name, mention: name });
+      last = i + 1 + name.length;
+    }
+    if (last < text.length) parts.push({ text: text.slice(last) });
+    return parts;
+  }
+
+  /** The `@word` being typed just before the caret: {start, query} or null. */
+  function mentionQuery(value, caret) {
+    const before = value.slice(0, caret);
+    const match = /(?:^|[^\p{L}\p{N}_])@([\w.+-]{0,150})$/u.exec(before);
+    if (!match) return null;
+    return { start: caret - match[1].length - 1, query: match[1] };
+  }
+
+  /** Up to limit names from names that start with query (case-insensitive), sorted, me left out. */
+  function completeNames(names, query, me, limit = 8) {
+    const q = query.toLowerCase();
+    return [...new Set(names)]
+      .filter((n) => n && n !== me && n.toLowerCase().startsWith(q))
+      .sort((a, b) => a.localeCompare(b))
+      .slice(0, limit);
   }
 
   /** Who is typing: a notice lasts `ttl` ms after the last `typing` frame of that user. */
@@ -291,7 +485,15 @@
     closeAction,
     Backoff,
     Timeline,
+    messageState,
+    applyEvent,
     Outbox,
+    commandFrame,
+    display,
+    validEmoji,
+    mentionParts,
+    mentionQuery,
+    completeNames,
     TypingTracker,
     newClientId,
     codePoints,
