@@ -108,12 +108,17 @@ def test_timeline__edits_deletions_and_reactions_change_their_message_in_seq_ord
     ]
     before = result["before"]
     assert (before["text"], before["mentions"], before["edited"]) == (
-        "hello @bob", ["bob"], "2026-01-01T00:00:00.000Z"
+        "hello @bob",
+        ["bob"],
+        "2026-01-01T00:00:00.000Z",
     )
     assert before["reactions"] == {"🎉": ["carol"]}  # bob's 👍 on (3) then off (4)
     after = result["after"]
     assert (after["deleted"], after["text"], after["mentions"], after["reactions"]) == (
-        True, "", [], {}
+        True,
+        "",
+        [],
+        {},
     )
     assert result["seqs"] == [1]  # changes are not messages of their own
     assert result["last"] is None  # a deleted message cannot be edited
@@ -141,7 +146,10 @@ def test_message_state__hello_shows_the_current_state_of_a_message(blank_page):
              deleted: true, reactions: { "👍": ["x"] }, mentions: ["alice"] })"""
     )
     assert (state["deleted"], state["text"], state["reactions"], state["mentions"]) == (
-        True, "", {}, []
+        True,
+        "",
+        {},
+        [],
     )
     assert state["reply_to"] is None and state["edited"] is None
 
