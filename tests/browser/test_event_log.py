@@ -9,6 +9,9 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.a11y import SCREENS
+from tests.browser.helpers import screenshot
+
 pytestmark = pytest.mark.browser
 
 
@@ -256,3 +259,48 @@ def test_errors__a_refused_command_is_shown_and_the_connection_stays(open_page):
     expect(bob.locator("#messages .edited")).to_have_count(0)
     post(bob, "still connected")
     expect(message(alice, "still connected")).to_have_count(1)
+
+
+def test_screenshots__the_event_log_in_both_themes_at_desktop_and_phone_width(open_page):
+    """docs/screenshots/event-log-<screen>.png, reaction-picker-<screen>.png and
+    edit-in-progress-<screen>.png, retaken on every run."""
+    bob = open_page("bob", "/chat/tour-log/")
+    connected(bob)
+    alice = open_page("alice", "/chat/tour-log/")
+    connected(alice)
+    if alice.locator("#messages > li").count() == 0:
+        post(bob, "Who can look at the release notes before five?")
+        post(alice, "Me, sending comments in a bit")
+        post(bob, "Wrong room, sorry")
+        post(bob, "Thanks! @alice the draft is in the usual place")
+        question, mine, wrong, thanks = (
+            int(message(bob, text).get_attribute("data-seq"))
+            for text in ("Who can", "Me, sending", "Wrong room", "Thanks!")
+        )
+        alice.evaluate("s => window.chatConnection.edit(s, 'Me, comments within the hour')", mine)
+        bob.evaluate("s => window.chatConnection.remove(s)", wrong)
+        bob.evaluate("s => window.chatConnection.react(s, '🎉', true)", mine)
+        alice.evaluate("s => window.chatConnection.react(s, '👍', true)", thanks)
+        bob.evaluate("s => window.chatConnection.react(s, '👍', true)", thanks)
+        alice.evaluate("s => window.chatConnection.send('Found it, on my way', s)", question)
+    expect(alice.locator("#messages .reaction")).to_have_count(2)
+    expect(alice.locator("#messages .quote")).to_have_count(1)
+    expect(alice.locator("#messages .deleted")).to_have_count(1)
+    last = alice.locator("#messages > li").last
+    for screen in SCREENS:
+        slug = screen.name.replace(" ", "-")
+        screen.apply(alice)
+        alice.wait_for_timeout(50)
+        alice.locator("#text").focus()
+        alice.mouse.move(0, 0)
+        screenshot(alice, f"event-log-{slug}.png")
+        alice.keyboard.press("ArrowUp")
+        expect(alice.get_by_role("textbox", name="Edit your message")).to_be_focused()
+        screenshot(alice, f"edit-in-progress-{slug}.png")
+        alice.keyboard.press("Escape")
+        last.hover()
+        last.get_by_role("button", name="React to your message").click()
+        expect(alice.get_by_role("dialog", name="React with")).to_be_visible()
+        screenshot(alice, f"reaction-picker-{slug}.png")
+        alice.keyboard.press("Escape")
+    assert alice.errors == [] and bob.errors == []

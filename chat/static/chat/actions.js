@@ -302,8 +302,9 @@
     li.classList.add("editing");
     const body = li.querySelector(".body");
     if (body) body.replaceWith(form);
-    textarea.focus();
+    textarea.focus({ preventScroll: true });
     textarea.setSelectionRange(textarea.value.length, textarea.value.length);
+    form.scrollIntoView({ block: "nearest" }); // its buttons too, on a small screen
 
     form.addEventListener("submit", (event) => {
       event.preventDefault();
