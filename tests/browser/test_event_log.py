@@ -304,3 +304,27 @@ def test_screenshots__the_event_log_in_both_themes_at_desktop_and_phone_width(op
         screenshot(alice, f"reaction-picker-{slug}.png")
         alice.keyboard.press("Escape")
     assert alice.errors == [] and bob.errors == []
+
+
+def test_moderation__the_owner_of_a_private_room_may_delete_any_message_there(open_page):
+    bob = open_page("bob", "/chat/team-secret/")  # bob owns it, alice is a member
+    alice = open_page("alice", "/chat/team-secret/")
+    connected(bob)
+    connected(alice)
+    text = f"off-topic {uuid.uuid4().hex[:6]}"
+    post(alice, text)
+    alice_message = message(bob, text)
+    alice_message.hover()
+    expect(alice_message.get_by_role("button", name=re.compile("^Edit"))).to_have_count(0)
+    alice_message.get_by_role("button", name="Delete the message of alice").click()
+    bob.get_by_role("dialog", name="Delete this message?").get_by_role(
+        "button", name="Delete"
+    ).click()
+    expect(alice.locator("#messages > li").last.locator(".body")).to_have_text("Message deleted")
+    expect(alice.locator("#announcer p").last).to_have_text("A moderator deleted your message.")
+    # A member is no moderator: alice is offered no Delete on bob's messages.
+    post(bob, "owner speaking")
+    message(alice, "owner speaking").hover()
+    expect(
+        message(alice, "owner speaking").get_by_role("button", name=re.compile("^Delete"))
+    ).to_have_count(0)
