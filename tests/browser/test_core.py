@@ -1,4 +1,5 @@
-"""The client's pure module (core.js) in Chromium: backoff, close codes, seq order, outbox."""
+"""The client's pure modules (core.js, eventlog.js) in Chromium: backoff, close codes, the
+event log's order and state, outbox, mentions."""
 
 import pytest
 
