@@ -269,6 +269,22 @@ def test_client__an_edit_made_offline_is_sent_on_the_next_socket_with_its_client
     ]
 
 
+def test_client__unavailable_sends_the_commands_again_after_retry_after(client_page):
+    client_page.evaluate(
+        """hello => {
+          last().receive(hello);
+          conn.react(1, "👍", true);
+          last().receive({ type: "error", code: "unavailable", detail: "failover", retry_after: 1 });
+        }""",
+        hello(1, [{"type": "message", "seq": 1, "user": "bob", "text": "x", "reactions": {}}]),
+    )
+    notice = client_page.evaluate("called('notice').at(-1)[0]")
+    assert notice == "The server cannot take messages right now: trying again in 1 s."
+    client_page.wait_for_function("() => last().sent.length === 2", timeout=3000)
+    sent = client_page.evaluate("last().sent")
+    assert sent[0] == sent[1] and sent[0]["type"] == "react"  # the same client_id again
+
+
 def test_client__a_socket_that_never_says_hello_is_abandoned_and_retried(client_page):
     client_page.evaluate(
         """() => {
