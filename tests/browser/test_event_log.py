@@ -5,6 +5,7 @@ is sent on the reconnect. Every change shows on both pages, live."""
 
 import re
 import uuid
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import expect
@@ -328,3 +329,51 @@ def test_moderation__the_owner_of_a_private_room_may_delete_any_message_there(op
     expect(
         message(alice, "owner speaking").get_by_role("button", name=re.compile("^Delete"))
     ).to_have_count(0)
+
+
+STATE_OF_PAGE = """() => Array.from(document.querySelectorAll('#messages > li'), li => ({
+  seq: li.dataset.seq, cls: li.className.replace(/\\s*\\b(active|flash)\\b/g, ''),
+  meta: li.querySelector('.meta').textContent, body: li.querySelector('.body').textContent,
+  quote: (li.querySelector('.quote') || {}).textContent || null,
+  reactions: Array.from(li.querySelectorAll('.reaction'), r => r.getAttribute('aria-label')),
+}))"""
+
+
+def test_resume__a_page_away_during_changes_ends_as_a_fresh_page_shows(open_page):
+    alice, bob = pair(open_page)
+    path = urlsplit(alice.url).path
+    away = open_page("carol", path)
+    connected(away)
+    for text in ("one", "two", "three"):
+        post(alice, text)
+    expect(away.locator("#messages > li")).to_have_count(3)
+    one, two, three = (
+        int(message(alice, t).get_attribute("data-seq")) for t in ("one", "two", "three")
+    )
+    away.context.set_offline(True)
+    away.evaluate("window.chatConnection._abandon(window.chatConnection.socket)")
+    for i in range(10):
+        alice.evaluate("([s, t]) => window.chatConnection.edit(s, t)", [one, f"one, take {i}"])
+    bob.evaluate("s => window.chatConnection.react(s, '👍', true)", one)
+    alice.evaluate("s => window.chatConnection.react(s, '👍', true)", one)
+    bob.evaluate("s => window.chatConnection.react(s, '👍', false)", one)
+    alice.evaluate("s => window.chatConnection.remove(s)", two)
+    bob.evaluate("s => window.chatConnection.send('@carol look', s)", three)
+    expect(bob.locator("#messages > li")).to_have_count(4)
+    expect(bob.locator("#messages .body").first).to_have_text("one, take 9")
+    expect(bob.locator("#messages .reaction")).to_have_text(["👍1"])
+
+    away.context.set_offline(False)
+    away.evaluate("window.chatConnection.retryNow()")
+    connected(away)
+    expect(away.locator("#messages > li")).to_have_count(4)
+    expect(away.locator("#messages .body").first).to_have_text("one, take 9")
+    fresh = open_page("carol", path)
+    connected(fresh)
+    expect(fresh.locator("#messages > li")).to_have_count(4)
+    resumed, shown = away.evaluate(STATE_OF_PAGE), fresh.evaluate(STATE_OF_PAGE)
+    assert resumed == shown
+    assert [m["body"] for m in shown] == ["one, take 9", "Message deleted", "three", "@carol look"]
+    assert shown[0]["reactions"] == ["👍 1: alice"]
+    assert shown[3]["quote"] == "In reply to alice: three"
+    assert "mentions-me" in shown[3]["cls"]
