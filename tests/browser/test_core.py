@@ -141,6 +141,27 @@ def test_timeline__held_events_apply_when_the_cursor_is_caught_up(blank_page):
                       "reactions": {"👀": ["bob"]}}  # fmt: skip
 
 
+def test_timeline__an_event_about_a_message_not_loaded_applies_when_a_page_brings_it(blank_page):
+    result = blank_page.evaluate(
+        """() => {
+          const t = new ChatCore.Timeline();
+          t.accept({ type: "message", seq: 60, user: "alice", text: "newest" });
+          t.caughtUp(60);
+          const ev = (seq, extra) => ({ type: "reaction", seq, user: "bob", target: 5, ...extra });
+          t.accept(ev(61, { emoji: "👍", on: true }));
+          t.accept(ev(62, { emoji: "👍", on: false }));
+          t.accept({ type: "edit", seq: 63, user: "carol", target: 5, text: "late", mentions: [] });
+          // A history page read between 61 and 62: it holds the reaction, not its removal.
+          t.accept({ type: "message", seq: 5, user: "carol", text: "early",
+                     reactions: { "👍": ["bob"] } });
+          return { state: t.get(5), orphans: t.orphans.length, cursor: t.cursor };
+        }"""
+    )
+    assert result["state"]["reactions"] == {}
+    assert result["state"]["text"] == "late"
+    assert (result["orphans"], result["cursor"]) == (0, 63)
+
+
 def test_message_state__hello_shows_the_current_state_of_a_message(blank_page):
     state = blank_page.evaluate(
         """() => ChatCore.messageState({ type: "message", seq: 3, user: "bob", text: "",

@@ -4,6 +4,8 @@
 (function (root) {
   "use strict";
 
+  const MAX_ORPHANS = 1000;
+
   /** A message object as the client keeps it: its current state, fields filled in. */
   function messageState(m) {
     const reactions = {};
@@ -53,6 +55,7 @@
       this.messages = new Map(); // seq -> message state
       this.held = new Map(); // seq -> event beyond the cursor, not applied yet
       this.seqs = []; // sorted seqs of this.messages
+      this.orphans = []; // events about messages not loaded yet, in seq order
     }
 
     has(seq) {
@@ -87,7 +90,9 @@
       else if (isNew) isNew = seq > this.cursor && !this.messages.has(seq) && !this.held.has(seq);
       if (!isNew) return { isNew, gap: this.hasGap(), applied };
       if (isMessage) {
-        this.messages.set(seq, messageState(event));
+        const state = messageState(event);
+        this._adopt(state);
+        this.messages.set(seq, state);
         this.seqs.splice(this._index(seq), 0, seq);
       } else {
         this.held.set(seq, event);
@@ -133,7 +138,28 @@
       if (target) {
         applyEvent(target, event);
         applied.push(event);
+      } else {
+        this._orphan(event);
       }
+    }
+
+    /**
+     * An event about a message not loaded yet (further up than scrollback reached). A
+     * history page read before it was stored may arrive after it, so it is kept and applied
+     * again, in seq order, to the message when a page brings it: every event sets its value
+     * outright (the text, deleted, one user's reaction on or off), so applying again in order
+     * events the page already holds ends in the same state.
+     */
+    _orphan(event) {
+      this.orphans.push(event);
+      if (this.orphans.length > MAX_ORPHANS) this.orphans.shift();
+    }
+
+    _adopt(state) {
+      const mine = this.orphans.filter((e) => e.target === state.seq);
+      if (!mine.length) return;
+      for (const event of mine) applyEvent(state, event);
+      this.orphans = this.orphans.filter((e) => e.target !== state.seq);
     }
 
     _advance(applied) {
