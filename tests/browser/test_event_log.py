@@ -189,7 +189,7 @@ def test_mentions__completion_as_you_type_at_and_the_mention_marked_for_its_user
     composer.press_sequentially("thanks @b")
     options = alice.get_by_role("listbox", name="People to mention").get_by_role("option")
     expect(options).to_have_text(["@bob"])
-    expect(composer).to_have_attribute("aria-activedescendant", "mention-option-0")
+    expect(composer).to_have_attribute("aria-activedescendant", "mention-list-0")
     composer.press("Enter")  # inserts, does not send
     expect(composer).to_have_value("thanks @bob ")
     expect(options).to_have_count(0)
@@ -202,6 +202,20 @@ def test_mentions__completion_as_you_type_at_and_the_mention_marked_for_its_user
     expect(mentioned.locator(".mentioned")).to_have_text("mentions you")
     expect(message(alice, "thanks @bob").locator(".mention")).to_have_text("@bob")
     expect(message(alice, "thanks @bob")).not_to_have_class(re.compile(r"\bmentions-me\b"))
+
+    # In the editor too: an edit that adds a mention marks it for its user.
+    post(alice, "see you at five")
+    composer.press("ArrowUp")
+    editor = alice.get_by_role("textbox", name="Edit your message")
+    editor.press("End")
+    editor.press_sequentially(", @b")
+    expect(options).to_have_text(["@bob"])
+    editor.press("Enter")  # inserts, does not save
+    expect(editor).to_have_value("see you at five, @bob ")
+    editor.press("Enter")
+    edited = message(bob, "see you at five, @bob")
+    expect(edited.locator(".mention.me")).to_have_text("@bob")
+    expect(edited).to_have_class(re.compile(r"\bmentions-me\b"))
 
 
 def test_outbox__an_edit_and_a_reaction_made_offline_are_sent_on_the_reconnect(open_page):

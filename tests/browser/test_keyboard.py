@@ -270,7 +270,7 @@ def test_keyboard__mention_completion_with_arrows_enter_tab_and_escape(open_page
     page.keyboard.type("hi @")
     options = page.get_by_role("option")
     expect(options).to_have_text(["@bob", "@carol"])
-    expect(page.locator("#text")).to_have_attribute("aria-activedescendant", "mention-option-0")
+    expect(page.locator("#text")).to_have_attribute("aria-activedescendant", "mention-list-0")
     page.keyboard.press("ArrowDown")
     expect(options.nth(1)).to_have_attribute("aria-selected", "true")
     page.keyboard.press("Tab")  # inserts the chosen name, the focus stays

@@ -298,6 +298,7 @@
     const buttons = el("div", "editor-buttons");
     buttons.append(save, cancel);
     form.append(label, textarea, hint, buttons);
+    if (page.completeIn) page.completeIn(textarea, form);
     editing = { seq, form, textarea, opener };
     li.classList.add("editing");
     const body = li.querySelector(".body");
