@@ -51,6 +51,11 @@
   }
 
   list.addEventListener("focusin", (event) => activate(messageOf(event.target)));
+  // The focus went elsewhere on the page (not into a dialog a message opened): the actions go.
+  list.addEventListener("focusout", (event) => {
+    const to = event.relatedTarget;
+    if (to && !list.contains(to) && !to.closest("dialog")) activate(null);
+  });
 
   log.addEventListener("keydown", (event) => {
     if (event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return;
@@ -93,9 +98,14 @@
 
   /** After a dialog or an editor closes: back to what opened it, else to its message. */
   page.restoreFocus = function restoreFocus(seq, opener) {
-    if (opener && opener.isConnected && opener.offsetParent !== null) return opener.focus();
     const li = shown.get(seq);
-    if (li) li.focus();
+    // The message may have been drawn again meanwhile: its button of the same action then.
+    const same = opener && li && !opener.isConnected && opener.dataset.action
+      ? li.querySelector(`[data-action="${opener.dataset.action}"]`)
+      : opener;
+    const shows = (node) => node && node.isConnected && node.offsetParent !== null;
+    if (shows(same)) same.focus();
+    else if (li) li.focus();
     else log.focus();
   };
 
