@@ -391,3 +391,28 @@ def test_resume__a_page_away_during_changes_ends_as_a_fresh_page_shows(open_page
     assert shown[0]["reactions"] == ["👍 1: alice"]
     assert shown[3]["quote"] == "In reply to alice: three"
     assert "mentions-me" in shown[3]["cls"]
+
+
+def test_deleted_meanwhile__an_open_editor_and_a_reply_bar_close_and_say_why(open_page):
+    alice, bob = pair(open_page)
+    post(alice, "about to go")
+    post(bob, "bob asks")
+    alice.locator("#text").press("ArrowUp")
+    expect(alice.locator(".editor")).to_have_count(1)
+    seq = int(message(bob, "about to go").get_attribute("data-seq"))
+    other_tab = open_page("alice", urlsplit(alice.url).path)
+    connected(other_tab)
+    other_tab.evaluate("s => window.chatConnection.remove(s)", seq)
+    expect(alice.get_by_role("alert")).to_have_text("The message you were editing was deleted.")
+    expect(alice.locator(".editor")).to_have_count(0)
+    expect(alice.locator("#messages .body").first).to_have_text("Message deleted")
+
+    action(alice, message(alice, "bob asks"), "Reply to the message of bob")
+    expect(alice.locator("#replying")).to_be_visible()
+    bob.evaluate(
+        "s => window.chatConnection.remove(s)",
+        int(message(bob, "bob asks").get_attribute("data-seq")),
+    )
+    expect(alice.locator("#replying")).to_be_hidden()
+    expect(alice.get_by_role("alert")).to_have_text("The message you were answering was deleted.")
+    assert alice.errors == []

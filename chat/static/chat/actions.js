@@ -136,6 +136,11 @@
       page.clearReply();
       input.focus();
     });
+    page.changeHooks.push((event) => {
+      if (event.type !== "delete" || event.target !== page.reply) return;
+      page.clearReply();
+      page.showNotice("The message you were answering was deleted.");
+    });
     input.addEventListener("keydown", (event) => {
       if (event.key !== "Escape" || page.reply === null) return;
       event.preventDefault();

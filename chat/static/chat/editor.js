@@ -106,5 +106,14 @@
     });
   }
 
+  // Deleted while open (by a moderator, or on another tab): the editor goes, and says why.
+  page.changeHooks.push((event) => {
+    if (event.type !== "delete" || !editing || editing.seq !== event.target) return;
+    const { opener } = editing;
+    editing = null;
+    page.showNotice("The message you were editing was deleted.");
+    page.restoreFocus(event.target, opener);
+  });
+
   page.startEdit = startEdit;
 })();

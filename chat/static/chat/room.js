@@ -276,6 +276,7 @@
     /** An event applied to message state (live, resumed, or at a reconnect). */
     changed(event, state) {
       if (!shown.has(event.target)) return;
+      for (const hook of page.changeHooks) hook(event, state);
       joinBatch();
       redraw(event.target);
       if (live && !loadingOlder && event.user !== connection.me) {
@@ -377,6 +378,7 @@
       page.reply = null;
     },
     afterOlder() {},
+    changeHooks: [], // (event, state) for each change applied to a shown message
   };
   window.ChatRoom = page;
 
