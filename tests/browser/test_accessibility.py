@@ -147,6 +147,7 @@ STATES = [
     State("room as a guest", None, "/chat/history/", with_history),
     State("room with the online list open", "alice", "/chat/history/", people_open),
     State("room with edits, reactions, replies", "alice", LOG_ROOM, with_changes),
+    State("room where the reader is mentioned", "bob", LOG_ROOM, with_changes),
     State("room with the reaction picker open", "alice", LOG_ROOM, picker_open),
     State("edit in progress", "alice", LOG_ROOM, edit_in_progress),
     State("delete confirmation", "alice", LOG_ROOM, delete_confirmation),
