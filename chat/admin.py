@@ -1,4 +1,5 @@
-"""The admin: rooms, memberships, messages, and moderation (hide a message for everyone, live);
+"""The admin: rooms, memberships, messages, and moderation (delete a message for everyone: an
+event of the room's log, live);
 API tokens (created and shown once, revoked) and the users' bot flag."""
 
 import logging
@@ -7,46 +8,47 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
-from django.db import transaction
 from django.template.response import TemplateResponse
 from redis.exceptions import RedisError
 
-from . import token_auth, tokens
-from .broadcast import publish_ephemeral
+from . import protocol, services, store, token_auth, tokens
+from .broadcast import publish_stored
 from .limits.login import LimitedAdminAuthenticationForm
 from .models import ApiToken, ChatProfile, Membership, Message, Room
 
 log = logging.getLogger("chat.admin")
 
 
-def publish_hidden(room_name, seqs):
-    """Tell every connection in room_name that seqs are hidden (a `hidden` event per seq).
+def delete_messages(queryset, moderator):
+    """Delete the messages of queryset that are not deleted yet, as moderator: a `delete`
+    event of each room's log (its next seq), so that open pages apply it live and a client
+    that was away learns it by resuming. Returns (how many, whether every publish went out).
 
-    Returns False when Redis did not answer: the messages stay hidden in the database,
-    so history, resume and the API leave them out; only open pages keep showing them.
-    """
+    When Redis does not answer the deletions are stored all the same; open pages learn them
+    at their next event's gap or their reconnect."""
+    by_room = {}
+    for room_id, seq in queryset.filter(deleted=False).values_list("room_id", "seq"):
+        by_room.setdefault(room_id, []).append(seq)
+    count, published = 0, True
+    for room_id, seqs in by_room.items():
+        changes = [
+            store.Change("delete", moderator.pk, moderator.get_username(), seq, moderator=True)
+            for seq in sorted(seqs)
+        ]
+        for result in services.post_messages(room_id, changes):
+            if result.error is None and result.created_now:
+                count += 1
+                published = _publish(result) and published
+    return count, published
+
+
+def _publish(result):
     try:
-        for seq in seqs:
-            publish_ephemeral(room_name, {"type": "hidden", "room": room_name, "seq": seq})
+        publish_stored(result.room, result.seq, protocol.encode(result.frame))
     except (RedisError, OSError) as exc:
-        log.warning("event=hide_publish_failed room=%s error=%r", room_name, exc)
+        log.warning("event=delete_publish_failed room=%s error=%r", result.room, exc)
         return False
     return True
-
-
-def hide_messages(queryset):
-    """Hide the messages of queryset; after the commit, tell their rooms. Returns the count."""
-    by_room = {}
-    for room_name, seq in queryset.filter(hidden=False).values_list("room__name", "seq"):
-        by_room.setdefault(room_name, []).append(seq)
-    hidden = queryset.filter(hidden=False).update(hidden=True)
-    results = []
-
-    def publish():
-        results.extend(publish_hidden(room, seqs) for room, seqs in by_room.items())
-
-    transaction.on_commit(publish)
-    return hidden, results
 
 
 class MembershipInline(admin.TabularInline):
@@ -75,13 +77,16 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = ["room", "seq", "user", "short_text", "created", "hidden"]
-    list_filter = ["hidden", "created", "room__is_private"]
+    list_display = ["room", "seq", "user", "short_text", "created", "edited", "deleted"]
+    list_filter = ["deleted", "created", "room__is_private"]
     search_fields = ["text", "user__username", "room__name"]
-    readonly_fields = ["room", "seq", "user", "text", "client_id", "created"]
+    readonly_fields = [
+        "room", "seq", "user", "text", "client_id", "created", "reply_to", "mentions",
+        "edited", "deleted",
+    ]  # fmt: skip
     list_select_related = ["room", "user"]
     date_hierarchy = "created"
-    actions = ["hide_selected", "unhide_selected"]
+    actions = ["delete_for_everyone"]
 
     @admin.display(description="text")
     def short_text(self, message):
@@ -90,36 +95,21 @@ class MessageAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # messages are posted through the chat, with their seq
 
-    @admin.action(description="Hide the selected messages for everyone (live)")
-    def hide_selected(self, request, queryset):
-        with transaction.atomic():
-            count, results = hide_messages(queryset)
-        if results and not all(results):
+    def has_delete_permission(self, request, obj=None):
+        return False  # a message leaves the log only as a deletion event (the action)
+
+    @admin.action(description="Delete the selected messages for everyone (live)")
+    def delete_for_everyone(self, request, queryset):
+        count, published = delete_messages(queryset, request.user)
+        if not published:
             self.message_user(
                 request,
-                f"{count} message(s) hidden. Redis did not answer, so open pages keep showing "
-                "them until they reload.",
+                f"{count} message(s) deleted. Redis did not answer, so open pages learn it "
+                "at their next message or reconnect.",
                 messages.WARNING,
             )
         else:
-            self.message_user(request, f"{count} message(s) hidden.", messages.SUCCESS)
-
-    @admin.action(description="Show the selected messages again")
-    def unhide_selected(self, request, queryset):
-        count = queryset.filter(hidden=True).update(hidden=False)
-        self.message_user(
-            request,
-            f"{count} message(s) shown again (pages show them after a reload).",
-            messages.SUCCESS,
-        )
-
-    def save_model(self, request, obj, form, change):
-        """Ticking "hidden" on a message's page hides it live too."""
-        newly_hidden = change and "hidden" in form.changed_data and obj.hidden
-        super().save_model(request, obj, form, change)
-        if newly_hidden:
-            room_name, seq = obj.room.name, obj.seq
-            transaction.on_commit(lambda: publish_hidden(room_name, [seq]))
+            self.message_user(request, f"{count} message(s) deleted.", messages.SUCCESS)
 
 
 class ApiTokenAddForm(forms.ModelForm):

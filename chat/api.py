@@ -28,7 +28,7 @@ from .limits import messages as ratelimit
 
 __all__ = [
     "ApiError", "InvalidMessage", "LoginRequired", "Forbidden", "RoomNotFound", "RateLimited",
-    "Unavailable", "Posted", "post_message", "apost_message",
+    "Unavailable", "NotFound", "Posted", "post_message", "apost_message",
 ]  # fmt: skip
 
 log = logging.getLogger("chat.api")
@@ -80,6 +80,16 @@ class Unavailable(ApiError):
     code = "unavailable"
 
 
+class NotFound(ApiError):
+    """reply_to names no message of the room (not_found)."""
+
+    code = "not_found"
+
+
+# What the log's refusals (chat.services.Refused) become.
+_REFUSALS = {"not_found": NotFound, "forbidden": Forbidden, "bad_field": InvalidMessage}
+
+
 class Posted(NamedTuple):
     message: dict  # the message object, as sockets receive it
     created: bool  # False: a repeated client_id, this is the first message
@@ -102,7 +112,10 @@ def post_message(room, user, text, client_id=None, reply_to=None):
         raise Unavailable("The database did not answer.", retry_after=RETRY_UNAVAILABLE) from exc
     token = _reserve(user, rate)
     try:
-        message, created = _store(found.pk, user, command.text, command.client_id)
+        message, created = _store(found.pk, user, command)
+    except services.Refused as exc:  # reply_to: no such message, or a deleted one
+        _release(user, token)
+        raise _REFUSALS[exc.code](exc.detail, exc.code) from None
     except ObjectDoesNotExist:
         _release(user, token)
         raise RoomNotFound(f"The room {room!r} was deleted.") from None
@@ -195,9 +208,9 @@ def _release(user, token):
         log.warning("event=rate_release_failed user_id=%s error=%r", user.pk, exc)
 
 
-def _store(room_id, user, text, client_id):
+def _store(room_id, user, command):
     """The one call into storage: (message object, created), seq assigned with it."""
-    return services.post_message(room_id, user, text, client_id)
+    return services.post_message(room_id, user, command.text, command.client_id, command.reply_to)
 
 
 def _publish(room, message):

@@ -45,13 +45,26 @@ class Membership(models.Model):
 
 
 class Message(models.Model):
+    """A message in its current state; its seq is the seq of the event that posted it.
+
+    Edits, deletions and reactions are later events of the room's log (Event); they change
+    the columns here in the same transaction. `original` and `original_mentions` keep the
+    message as posted once it is edited (null while it is not), for resume, which replays
+    the log: a message event shows the message as posted, its edits follow."""
+
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="messages")
     seq = models.PositiveBigIntegerField()
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
     text = models.TextField()
     client_id = models.CharField(max_length=64, null=True, blank=True)
     created = models.DateTimeField()
-    hidden = models.BooleanField(default=False, help_text="Hidden by a moderator.")
+    reply_to = models.PositiveBigIntegerField(null=True, blank=True)
+    # The mentioned user names, sorted, space-separated ("" for none); Mention indexes them.
+    mentions = models.TextField(default="", blank=True)
+    edited = models.DateTimeField(null=True, blank=True)
+    deleted = models.BooleanField(default=False)
+    original = models.TextField(null=True, blank=True, editable=False)
+    original_mentions = models.TextField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["room", "seq"]
@@ -64,6 +77,72 @@ class Message(models.Model):
 
     def __str__(self):
         return f"{self.room}#{self.seq}"
+
+
+class Event(models.Model):
+    """An event of a room's log other than a message: an edit, a deletion, a reaction change.
+    It takes the room's next seq, like a message, under the same lock."""
+
+    EDIT, DELETE, REACTION = "edit", "delete", "reaction"
+    KINDS = [(EDIT, "edit"), (DELETE, "delete"), (REACTION, "reaction")]
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveBigIntegerField()
+    kind = models.CharField(max_length=8, choices=KINDS)
+    # Who did it; null only for deletions the data migration made of messages hidden
+    # before there was a log (no record of which moderator hid them).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    target = models.PositiveBigIntegerField()
+    text = models.TextField(default="", blank=True)  # edit
+    mentions = models.TextField(default="", blank=True)  # edit
+    emoji = models.CharField(max_length=32, default="", blank=True)  # reaction
+    on = models.BooleanField(default=False)  # reaction
+    client_id = models.CharField(max_length=64, null=True, blank=True)
+    created = models.DateTimeField()
+
+    class Meta:
+        ordering = ["room", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["room", "seq"], name="unique_event_room_seq"),
+            models.UniqueConstraint(
+                fields=["room", "user", "client_id"], name="unique_event_room_user_client_id"
+            ),
+        ]
+        indexes = [models.Index(fields=["room", "target"], name="event_room_target")]
+
+    def __str__(self):
+        return f"{self.room}#{self.seq} {self.kind} of #{self.target}"
+
+
+class Reaction(models.Model):
+    """A user's reaction with one emoji to a message (current state; the log has its events)."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reactions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    emoji = models.CharField(max_length=32)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "emoji", "user"], name="unique_reaction_per_user"
+            )
+        ]
+
+
+class Mention(models.Model):
+    """A user mentioned by a message as it reads now. Indexed by (user, room, seq): a user's
+    unread mentions in a room (seq above their read position) are one range count on it."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="mention_rows")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="+")
+    seq = models.PositiveBigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["message", "user"], name="unique_mention")]
+        indexes = [models.Index(fields=["user", "room", "seq"], name="mention_user_room_seq")]
 
 
 class ChatProfile(models.Model):

@@ -10,7 +10,8 @@ from typing import ClassVar
 from urllib.parse import parse_qs
 
 __all__ = [
-    "CloseCode", "ProtocolError", "Post", "HistoryRequest", "Resume", "Typing", "Ping",
+    "CloseCode", "ProtocolError", "Post", "Edit", "Delete", "React", "HistoryRequest", "Resume",
+    "Typing", "Ping",
     "load_object", "parse_frame", "parse_command", "frame_too_large", "parse_int", "parse_since", "valid_room", "visible",
     "encode",
 ]  # fmt: skip
@@ -25,6 +26,9 @@ HISTORY_DEFAULT = 50
 HISTORY_MAX = 100
 RESUME_MAX = 500
 MAX_SEQ = 2**63 - 1
+PROTOCOL_VERSION = 2
+MAX_EMOJI = 8  # code points in one reaction
+MAX_REACTIONS = 20  # distinct emoji on one message
 # Integers from outside (query strings, forms) are read only up to this many digits:
 # Python refuses to convert longer digit strings (sys.get_int_max_str_digits) with an
 # exception, and no valid value here needs more than MAX_SEQ's 19 digits.
@@ -78,6 +82,31 @@ class ProtocolError(Exception):
 class Post:
     kind: ClassVar[str] = "message"
     text: str
+    client_id: str | None
+    reply_to: int | None = None
+
+
+@dataclass(frozen=True)
+class Edit:
+    kind: ClassVar[str] = "edit"
+    target: int
+    text: str
+    client_id: str | None
+
+
+@dataclass(frozen=True)
+class Delete:
+    kind: ClassVar[str] = "delete"
+    target: int
+    client_id: str | None
+
+
+@dataclass(frozen=True)
+class React:
+    kind: ClassVar[str] = "react"
+    target: int
+    emoji: str
+    on: bool
     client_id: str | None
 
 
@@ -143,14 +172,7 @@ def _int_field(frame, name, *, low, high, default=None, required=False):
     return value
 
 
-def _parse_post(frame):
-    text = frame.get("text")
-    if not isinstance(text, str):
-        raise ProtocolError("bad_field", "'text' is required and must be a string.")
-    if _UNSTORABLE.search(text):
-        raise ProtocolError(
-            "bad_field", "'text' must not contain NUL characters or unpaired surrogates."
-        )
+def _client_id(frame):
     client_id = frame.get("client_id")
     if client_id is not None and (
         not isinstance(client_id, str) or not CLIENT_ID_RE.fullmatch(client_id)
@@ -158,16 +180,85 @@ def _parse_post(frame):
         raise ProtocolError(
             "bad_field", "'client_id' must be 1-64 characters of A-Z, a-z, 0-9, '_' or '-'."
         )
+    return client_id
+
+
+def _text(frame):
+    """The stripped text of a message or edit (bad_field, then empty, then too_long)."""
+    text = frame.get("text")
+    if not isinstance(text, str):
+        raise ProtocolError("bad_field", "'text' is required and must be a string.")
+    if _UNSTORABLE.search(text):
+        raise ProtocolError(
+            "bad_field", "'text' must not contain NUL characters or unpaired surrogates."
+        )
+    return text
+
+
+def _checked_text(text):
     text = _BIDI_CONTROLS.sub("", text).strip()
     if not visible(text):
         raise ProtocolError("empty", "The message is empty (it shows no visible character).")
     if len(text) > MAX_TEXT:
         raise ProtocolError("too_long", f"The message is over {MAX_TEXT} characters.")
-    return Post(text, client_id)
+    return text
+
+
+def _target(frame):
+    return _int_field(frame, "target", low=1, high=MAX_SEQ, required=True)
+
+
+def _parse_post(frame):
+    text = _text(frame)
+    client_id = _client_id(frame)
+    reply_to = _int_field(frame, "reply_to", low=1, high=MAX_SEQ)
+    return Post(_checked_text(text), client_id, reply_to)
+
+
+def _parse_edit(frame):
+    target = _target(frame)
+    text = _text(frame)
+    client_id = _client_id(frame)
+    return Edit(target, _checked_text(text), client_id)
+
+
+def _parse_delete(frame):
+    return Delete(_target(frame), _client_id(frame))
+
+
+def valid_emoji(value):
+    """True when value is 1 to MAX_EMOJI code points, none of them white space or a control
+    character, and holds a pictograph (an emoji, not a word or a punctuation mark)."""
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_EMOJI:
+        return False
+    if _UNSTORABLE.search(value) or any(ch.isspace() for ch in value):
+        return False
+    categories = [unicodedata.category(ch) for ch in value]
+    if any(c in ("Cc", "Zs", "Zl", "Zp", "Cn", "Co") for c in categories):
+        return False
+    return "So" in categories or "\u20e3" in value  # a pictograph, or a keycap (1️⃣)
+
+
+def _parse_react(frame):
+    target = _target(frame)
+    emoji = frame.get("emoji")
+    if not valid_emoji(emoji):
+        raise ProtocolError(
+            "bad_field",
+            f"'emoji' must be one emoji: 1 to {MAX_EMOJI} code points, no white space "
+            "or control characters.",
+        )
+    on = frame.get("on")
+    if not isinstance(on, bool):
+        raise ProtocolError("bad_field", "'on' is required and must be true or false.")
+    return React(target, emoji, on, _client_id(frame))
 
 
 _PARSERS = {
     "message": _parse_post,
+    "edit": _parse_edit,
+    "delete": _parse_delete,
+    "react": _parse_react,
     "history": lambda f: HistoryRequest(
         _int_field(f, "before", low=0, high=MAX_SEQ),
         _int_field(f, "limit", low=1, high=HISTORY_MAX, default=HISTORY_DEFAULT),
@@ -241,7 +332,11 @@ def format_ts(moment):
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def message_object(room, seq, user, text, created, client_id):
+def message_object(
+    room, seq, user, text, created, client_id,
+    reply_to=None, mentions=(), edited=None, deleted=False, reactions=None,
+):  # fmt: skip
+    """A message event: as posted (the defaults) or in its current state."""
     return {
         "type": "message",
         "room": room,
@@ -250,7 +345,33 @@ def message_object(room, seq, user, text, created, client_id):
         "text": text,
         "ts": format_ts(created),
         "client_id": client_id,
+        "reply_to": reply_to,
+        "mentions": sorted(mentions),
+        "edited": format_ts(edited) if edited is not None else None,
+        "deleted": deleted,
+        "reactions": reactions or {},
     }
+
+
+def edit_event(room, seq, user, created, target, text, mentions):
+    return {
+        "type": "edit", "room": room, "seq": seq, "user": user, "ts": format_ts(created),
+        "target": target, "text": text, "mentions": sorted(mentions),
+    }  # fmt: skip
+
+
+def delete_event(room, seq, user, created, target):
+    return {
+        "type": "delete", "room": room, "seq": seq, "user": user, "ts": format_ts(created),
+        "target": target,
+    }  # fmt: skip
+
+
+def reaction_event(room, seq, user, created, target, emoji, on):
+    return {
+        "type": "reaction", "room": room, "seq": seq, "user": user, "ts": format_ts(created),
+        "target": target, "emoji": emoji, "on": on,
+    }  # fmt: skip
 
 
 # daphne (autobahn) refuses to send a message over 1 MiB (websocket_max_message_size) and
@@ -300,6 +421,7 @@ def hello(room, user, seq, history, complete):
         "seq": seq,
         "history": history,
         "complete": complete,
+        "protocol": PROTOCOL_VERSION,
     }
 
 

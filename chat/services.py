@@ -1,4 +1,5 @@
-"""Chat logic on the database: rooms, access, posting with seq, history and resume.
+"""Chat logic on the database: rooms, access, the room's log (posting, edits, deletions,
+reactions, each with its seq), history and resume.
 
 Everything here is synchronous database code (the ORM, and chat.store's SQL for the hot
 paths: posting and reading pages); the real-time side calls it through chat.realtime.db.
@@ -12,12 +13,12 @@ from django.db import IntegrityError, connection, transaction
 
 from . import protocol, store
 from .limits import connections as connlimit
-from .models import Membership, Message, Room
+from .models import Membership, Room
 
 __all__ = [
     "Page", "AccessDenied", "LoginRequired", "NotMember", "RoomGone", "RoomLimitReached",
-    "get_or_create_room", "check_access", "open_room", "post_message", "post_messages",
-    "latest_messages", "messages_after", "messages_before",
+    "get_or_create_room", "check_access", "open_room", "Refused", "post_message",
+    "post_messages", "latest_messages", "messages_before", "events_after",
 ]  # fmt: skip
 
 
@@ -124,28 +125,29 @@ def check_access_now(room_id, user):
     check_access(room, user)
 
 
-def frame_of(message, room_name, username):
-    return protocol.message_object(
-        room_name, message.seq, username, message.text, message.created, message.client_id
-    )
+class Refused(Exception):
+    """The log's rules refused a command (not_found, forbidden, bad_field): nothing stored."""
+
+    def __init__(self, code, detail):
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
 
 
-def post_message(room_id, user, text, client_id):
-    """Store a message; returns (message object, created). A repeated client_id is not stored."""
-    [result] = post_messages(room_id, [store.Post(user.pk, user.get_username(), text, client_id)])
-    return result
+def post_message(room_id, user, text, client_id, reply_to=None):
+    """Store a message; returns (message object, created). A repeated client_id is not
+    stored; a reply_to the rules refuse raises Refused."""
+    post = store.Post(user.pk, user.get_username(), text, client_id, reply_to)
+    [result] = post_messages(room_id, [post])
+    if result.error is not None:
+        raise Refused(*result.error)
+    return result.frame, result.created_now
 
 
-def post_messages(room_id, posts):
-    """Store posts (chat.store.Post) to one room in one transaction, in order; returns
-    [(message object, created)] (created is False for a repeated client_id)."""
-    return [
-        (
-            protocol.message_object(s.room, s.seq, s.username, s.text, s.created, s.client_id),
-            s.created_now,
-        )
-        for s in store.store_posts(room_id, posts)
-    ]
+def post_messages(room_id, items):
+    """Store items (chat.store.Post or Change) to one room in one transaction, in order;
+    returns a chat.store.Stored for each (created_now False for a repeated client_id)."""
+    return store.store_posts(room_id, items)
 
 
 def latest_seq(room_id):
@@ -165,14 +167,6 @@ def latest_messages(room, limit):
     return Page(*store.read_page(room.pk, room.name, limit=limit, newest=True))
 
 
-def messages_after(room, since, limit):
-    """Messages with seq > since, oldest first, at most limit; complete when none remain."""
-    room = stored(room)
-    if room is None:
-        return Page([], True, 0)
-    return Page(*store.read_page(room.pk, room.name, after=since, limit=limit))
-
-
 def messages_before(room, before, limit):
     """Messages with seq < before (latest when None), oldest first; complete when none older."""
     room = stored(room)
@@ -181,17 +175,19 @@ def messages_before(room, before, limit):
     return Page(*store.read_page(room.pk, room.name, before=before, limit=limit, newest=True))
 
 
+def events_after(room, since, limit):
+    """Every event with seq > since (messages as posted, edits, deletions, reactions),
+    oldest first, at most limit; complete when none remain (resume, the API with since)."""
+    room = stored(room)
+    if room is None:
+        return Page([], True, 0)
+    return Page(*store.read_events(room.pk, room.name, after=since, limit=limit))
+
+
 def encoded_range(room_id, after, upto):
-    """[(seq, encoded frame or None when hidden)] for after < seq <= upto (hub gap repair)."""
-    rows = (
-        Message.objects.filter(room_id=room_id, seq__gt=after, seq__lte=upto)
-        .select_related("user", "room")
-        .order_by("seq")
-    )
-    return [
-        (
-            m.seq,
-            None if m.hidden else protocol.encode(frame_of(m, m.room.name, m.user.get_username())),
-        )
-        for m in rows
-    ]
+    """[(seq, encoded event)] for after < seq <= upto (hub gap repair)."""
+    name = Room.objects.filter(pk=room_id).values_list("name", flat=True).first()
+    if name is None:
+        return []
+    events, _, _ = store.read_events(room_id, name, after=after, upto=upto, limit=upto - after)
+    return [(event["seq"], protocol.encode(event)) for event in events]

@@ -1,4 +1,4 @@
-"""The post path in SQL: store a batch of posts to one room in one transaction.
+"""The room's log in SQL: store a batch of commands to one room in one transaction.
 
 Posting is the chat's hottest write, and the ORM's query compilation cost more than the
 database itself (about 0.3 ms of CPU per query, five queries a post). Here each step is one
@@ -6,28 +6,34 @@ prepared statement, and a batch of posts to a room costs the same statements as 
 
 1. lock the room row and read its last seq (``SELECT ... FOR UPDATE``; on SQLite the
    transaction is IMMEDIATE, so the write lock is taken at ``BEGIN``);
-2. find the posts whose ``client_id`` that user already stored in the room (idempotency,
-   under the lock, so two processes cannot both store one ``client_id``);
+2. find the commands whose ``client_id`` that user already stored in the room, as a
+   message or as another event (idempotency, under the lock, so two processes cannot both
+   store one ``client_id``);
 3. insert the new messages with ``seq + 1``, ``seq + 2``, ... in one multi-row ``INSERT``;
 4. move the room's ``last_seq`` and ``last_activity``.
 
-Seq stays unique and gap-free across processes: it is only taken under the row lock, in the
-transaction that inserts it.
+Edits, deletions and reaction changes (Change) are events of the same log: in the same
+batch, under the same lock, each takes the next seq and changes the message's current state
+in the same transaction. A change the rules refuse (no such message, not the author, a
+deleted message, a 21st emoji) stores nothing and takes no seq: its outcome carries the
+error instead. Seq stays unique and gap-free across processes: it is only taken under the
+row lock, in the transaction that inserts it.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC
 
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from . import mentions as mention_names
 from . import protocol
-from .models import Message, Room
+from .models import Event, Mention, Message, Reaction, Room
 
-__all__ = ["Post", "Stored", "store_posts", "read_page"]
+__all__ = ["Post", "Change", "Stored", "store_posts", "read_page", "read_events"]
 
-# Rows per INSERT: SQLite allows 32,766 parameters, PostgreSQL 65,535; 6 per row.
+# Rows per INSERT: SQLite allows 32,766 parameters, PostgreSQL 65,535; 10 per row.
 INSERT_CHUNK = 500
 
 
@@ -37,24 +43,44 @@ class Post:
     username: str
     text: str
     client_id: str | None
+    reply_to: int | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    """An edit (text), a deletion, or a reaction change (emoji, on) of message target."""
+
+    kind: str  # "edit", "delete" or "react"
+    user_id: int
+    username: str
+    target: int
+    client_id: str | None = None
+    text: str = ""
+    emoji: str = ""
+    on: bool = False
+    moderator: bool = False  # staff: may delete any message (so may a private room's owner)
 
 
 @dataclass(frozen=True)
 class Stored:
-    """A post's outcome: its message and whether it is new (False: a repeated client_id)."""
+    """A command's outcome: the event it stored (frame, with its seq), or the first one for
+    a repeated client_id (created_now False), or nothing (seq None: a reaction that changed
+    nothing; error (code, detail): refused)."""
 
     room: str
-    seq: int
+    seq: int | None
     username: str
     text: str
     created: object  # datetime
     client_id: str | None
     created_now: bool
+    frame: dict | None = None
+    error: tuple | None = None
 
 
 def _names():
     quote = connection.ops.quote_name
-    room, message = Room._meta, Message._meta
+    room, message, event = Room._meta, Message._meta, Event._meta
 
     def column(meta, name):
         return quote(meta.get_field(name).column)
@@ -62,113 +88,328 @@ def _names():
     return {
         "room": quote(room.db_table),
         "message": quote(message.db_table),
+        "event": quote(event.db_table),
+        "reaction": quote(Reaction._meta.db_table),
         "id": column(room, "id"),
         "name": column(room, "name"),
         "last_seq": column(room, "last_seq"),
         "last_activity": column(room, "last_activity"),
+        "is_private": column(room, "is_private"),
+        "owner": column(room, "owner"),
+        "m_id": column(message, "id"),
         "m_room": column(message, "room"),
         "m_seq": column(message, "seq"),
         "m_user": column(message, "user"),
         "m_text": column(message, "text"),
         "m_client": column(message, "client_id"),
         "m_created": column(message, "created"),
-        "m_hidden": column(message, "hidden"),
+        "m_reply": column(message, "reply_to"),
+        "m_mentions": column(message, "mentions"),
+        "m_edited": column(message, "edited"),
+        "m_deleted": column(message, "deleted"),
+        "m_original": column(message, "original"),
+        "m_original_mentions": column(message, "original_mentions"),
+        "e_room": column(event, "room"),
+        "e_seq": column(event, "seq"),
+        "e_kind": column(event, "kind"),
+        "e_user": column(event, "user"),
+        "e_target": column(event, "target"),
+        "e_text": column(event, "text"),
+        "e_mentions": column(event, "mentions"),
+        "e_emoji": column(event, "emoji"),
+        "e_on": column(event, "on"),
+        "e_client": column(event, "client_id"),
+        "e_created": column(event, "created"),
+        "r_message": quote(Reaction._meta.get_field("message").column),
+        "r_user": quote(Reaction._meta.get_field("user").column),
+        "r_emoji": quote(Reaction._meta.get_field("emoji").column),
+        "r_id": quote(Reaction._meta.pk.column),
     }
 
 
 def _lock_room(cursor, n, room_id):
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     cursor.execute(
-        f"SELECT {n['name']}, {n['last_seq']} FROM {n['room']} WHERE {n['id']} = %s{lock}",
+        f"SELECT {n['name']}, {n['last_seq']}, {n['is_private']}, {n['owner']} FROM {n['room']}"
+        f" WHERE {n['id']} = %s{lock}",
         [room_id],
     )
     return cursor.fetchone()
 
 
-def _existing(room_id, posts):
-    """{(user_id, client_id): Message} already stored for the posts' client ids."""
-    keyed = {(p.user_id, p.client_id) for p in posts if p.client_id is not None}
+def _existing(room_id, items):
+    """{(user_id, client_id): Stored-like tuple (seq, message or None)} already stored for the
+    items' client ids, as messages or as other events."""
+    keyed = {(p.user_id, p.client_id) for p in items if p.client_id is not None}
     if not keyed:
         return {}
-    rows = Message.objects.filter(
-        room_id=room_id,
-        user_id__in={user_id for user_id, _ in keyed},
-        client_id__in={client_id for _, client_id in keyed},
-    ).only("seq", "text", "created", "client_id", "user_id")
-    return {(m.user_id, m.client_id): m for m in rows if (m.user_id, m.client_id) in keyed}
+    users = {user_id for user_id, _ in keyed}
+    client_ids = {client_id for _, client_id in keyed}
+    found = {}
+    for m in Message.objects.filter(
+        room_id=room_id, user_id__in=users, client_id__in=client_ids
+    ).only("seq", "text", "original", "created", "client_id", "user_id"):
+        found[(m.user_id, m.client_id)] = (m.seq, m)
+    for user_id, client_id, seq in Event.objects.filter(
+        room_id=room_id, user_id__in=users, client_id__in=client_ids
+    ).values_list("user_id", "client_id", "seq"):
+        found[(user_id, client_id)] = (seq, None)
+    return {key: value for key, value in found.items() if key in keyed}
 
 
-def _any_stored(cursor, n, room_id, posts):
-    """Whether any of the posts' client ids is stored already: one query on the index of
-    (room, user, client_id)."""
-    keyed = sorted({(p.user_id, p.client_id) for p in posts if p.client_id is not None})
+def _any_stored(cursor, n, room_id, items):
+    """Whether any of the items' client ids is stored already: one query on the indexes of
+    (room, user, client_id) of messages and of events."""
+    keyed = sorted({(p.user_id, p.client_id) for p in items if p.client_id is not None})
     if not keyed:
         return False
     users = sorted({user_id for user_id, _ in keyed})
     client_ids = sorted({client_id for _, client_id in keyed})
+    marks_u, marks_c = ", ".join(["%s"] * len(users)), ", ".join(["%s"] * len(client_ids))
     cursor.execute(
         f"SELECT 1 FROM {n['message']} WHERE {n['m_room']} = %s"
-        f" AND {n['m_user']} IN ({', '.join(['%s'] * len(users))})"
-        f" AND {n['m_client']} IN ({', '.join(['%s'] * len(client_ids))}) LIMIT 1",
-        [room_id, *users, *client_ids],
+        f" AND {n['m_user']} IN ({marks_u}) AND {n['m_client']} IN ({marks_c})"
+        f" UNION ALL SELECT 1 FROM {n['event']} WHERE {n['e_room']} = %s"
+        f" AND {n['e_user']} IN ({marks_u}) AND {n['e_client']} IN ({marks_c}) LIMIT 1",
+        [room_id, *users, *client_ids, room_id, *users, *client_ids],
     )
     return cursor.fetchone() is not None
 
 
+_MESSAGE_COLUMNS = ("m_room", "m_seq", "m_user", "m_text", "m_client", "m_created", "m_reply")
+
+
 def _insert(cursor, n, rows):
-    columns = ", ".join(
-        n[c] for c in ("m_room", "m_seq", "m_user", "m_text", "m_client", "m_created", "m_hidden")
-    )
+    columns = ", ".join(n[c] for c in (*_MESSAGE_COLUMNS, "m_mentions", "m_deleted"))
     for start in range(0, len(rows), INSERT_CHUNK):
         chunk = rows[start : start + INSERT_CHUNK]
-        values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
+        values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
         cursor.execute(
             f"INSERT INTO {n['message']} ({columns}) VALUES {values}",
             [value for row in chunk for value in row],
         )
 
 
-def store_posts(room_id, posts):
-    """Store posts (a list of Post) to room room_id, in order, in one transaction; returns a
+def _room(room_id, name, is_private, owner_id):
+    return Room(pk=room_id, name=name, is_private=bool(is_private), owner_id=owner_id)
+
+
+class _Batch:
+    """The state of one batch in its transaction: the room, its seq, the rows to insert."""
+
+    def __init__(self, cursor, n, room, seq, now):
+        self.cursor, self.n, self.room, self.seq, self.now = cursor, n, room, seq, now
+        self.created_db = connection.ops.adapt_datetimefield_value(now)
+        self.rows = []  # messages not inserted yet
+        self.mentioned = {}  # seq of a new message -> [(user id, name)]
+        self.stored_any = False
+
+    def flush(self):
+        """Insert the messages gathered so far (a change may refer to one of them)."""
+        if not self.rows:
+            return
+        _insert(self.cursor, self.n, self.rows)
+        self.rows = []
+        if self.mentioned:
+            ids = dict(
+                Message.objects.filter(
+                    room_id=self.room.pk, seq__in=list(self.mentioned)
+                ).values_list("seq", "pk")
+            )
+            Mention.objects.bulk_create(
+                Mention(message_id=ids[seq], user_id=user_id, room_id=self.room.pk, seq=seq)
+                for seq, users in self.mentioned.items()
+                for user_id, _ in users
+            )
+            self.mentioned = {}
+
+    def next_seq(self):
+        self.seq += 1
+        self.stored_any = True
+        return self.seq
+
+
+def _refused(batch, item, code, detail):
+    return Stored(
+        batch.room.name, None, item.username, "", batch.now, item.client_id, False,
+        error=(code, detail),
+    )  # fmt: skip
+
+
+def _post(batch, post):
+    if post.reply_to is not None:
+        batch.flush()
+        target = Message.objects.filter(room_id=batch.room.pk, seq=post.reply_to).first()
+        if target is None:
+            return _refused(batch, post, "not_found", f"No message {post.reply_to} in this room.")
+        if target.deleted:
+            return _refused(
+                batch, post, "forbidden", f"Message {post.reply_to} is deleted: no replies."
+            )
+    users = mention_names.resolve(batch.room, post.text)
+    seq = batch.next_seq()
+    names = [name for _, name in users]
+    if users:
+        batch.mentioned[seq] = users
+    batch.rows.append(
+        (
+            batch.room.pk, seq, post.user_id, post.text, post.client_id, batch.created_db,
+            post.reply_to, " ".join(names), False,
+        )
+    )  # fmt: skip
+    frame = protocol.message_object(
+        batch.room.name, seq, post.username, post.text, batch.now, post.client_id,
+        reply_to=post.reply_to, mentions=names,
+    )  # fmt: skip
+    return Stored(
+        batch.room.name, seq, post.username, post.text, batch.now, post.client_id, True, frame
+    )
+
+
+def _event(batch, change, kind, **fields):
+    seq = batch.next_seq()
+    Event.objects.create(
+        room_id=batch.room.pk, seq=seq, kind=kind, user_id=change.user_id,
+        target=change.target, client_id=change.client_id, created=batch.now, **fields,
+    )  # fmt: skip
+    return seq
+
+
+def _change(batch, change):
+    batch.flush()
+    message = Message.objects.filter(room_id=batch.room.pk, seq=change.target).first()
+    if message is None:
+        return _refused(batch, change, "not_found", f"No message {change.target} in this room.")
+    handler = {"edit": _edit, "delete": _delete, "react": _react}[change.kind]
+    return handler(batch, change, message)
+
+
+def _stored(batch, change, seq, frame):
+    return Stored(
+        batch.room.name, seq, change.username, "", batch.now, change.client_id, True, frame
+    )
+
+
+def _edit(batch, change, message):
+    if message.user_id != change.user_id:
+        return _refused(batch, change, "forbidden", "Only its author can edit a message.")
+    if message.deleted:
+        return _refused(batch, change, "forbidden", "A deleted message cannot be edited.")
+    users = mention_names.resolve(batch.room, change.text)
+    names = " ".join(name for _, name in users)
+    seq = _event(batch, change, Event.EDIT, text=change.text, mentions=names)
+    if message.original is None:
+        message.original, message.original_mentions = message.text, message.mentions
+    message.text, message.mentions, message.edited = change.text, names, batch.now
+    message.save(update_fields=["text", "mentions", "edited", "original", "original_mentions"])
+    Mention.objects.filter(message=message).delete()
+    Mention.objects.bulk_create(
+        Mention(message=message, user_id=pk, room_id=batch.room.pk, seq=message.seq)
+        for pk, _ in users
+    )
+    frame = protocol.edit_event(
+        batch.room.name, seq, change.username, batch.now, change.target, change.text,
+        [name for _, name in users],
+    )  # fmt: skip
+    return _stored(batch, change, seq, frame)
+
+
+def _delete(batch, change, message):
+    if message.deleted:
+        return _refused(batch, change, "forbidden", f"Message {change.target} is deleted already.")
+    moderator = change.moderator or (
+        batch.room.is_private and batch.room.owner_id == change.user_id
+    )
+    if message.user_id != change.user_id and not moderator:
+        return _refused(
+            batch, change, "forbidden", "Only its author or a moderator can delete a message."
+        )
+    seq = _event(batch, change, Event.DELETE)
+    # Nothing of a deleted message is kept or sent again: its text, its edits' texts,
+    # its mentions and its reactions go.
+    message.text, message.mentions, message.deleted = "", "", True
+    message.original = message.original_mentions = None
+    message.save(update_fields=["text", "mentions", "deleted", "original", "original_mentions"])
+    Event.objects.filter(room_id=batch.room.pk, target=message.seq, kind=Event.EDIT).update(
+        text="", mentions=""
+    )
+    Mention.objects.filter(message=message).delete()
+    Reaction.objects.filter(message=message).delete()
+    frame = protocol.delete_event(batch.room.name, seq, change.username, batch.now, change.target)
+    return _stored(batch, change, seq, frame)
+
+
+def _react(batch, change, message):
+    if message.deleted:
+        return _refused(batch, change, "forbidden", "Nobody can react to a deleted message.")
+    reactions = Reaction.objects.filter(message=message)
+    mine = reactions.filter(user_id=change.user_id, emoji=change.emoji)
+    if change.on == mine.exists():  # adding one they have, or removing one they have not
+        return Stored(
+            batch.room.name, None, change.username, "", batch.now, change.client_id, False
+        )
+    if change.on:
+        if (
+            not reactions.filter(emoji=change.emoji).exists()
+            and reactions.values("emoji").distinct().count() >= protocol.MAX_REACTIONS
+        ):
+            return _refused(
+                batch, change, "bad_field",
+                f"A message has at most {protocol.MAX_REACTIONS} different emoji.",
+            )  # fmt: skip
+        Reaction.objects.create(message=message, user_id=change.user_id, emoji=change.emoji)
+    else:
+        mine.delete()
+    seq = _event(batch, change, Event.REACTION, emoji=change.emoji, on=change.on)
+    frame = protocol.reaction_event(
+        batch.room.name, seq, change.username, batch.now, change.target, change.emoji, change.on
+    )
+    return _stored(batch, change, seq, frame)
+
+
+def _repeat(batch, item, seq, message):
+    """The outcome of a client_id stored before: the first event's seq (and message)."""
+    if message is None:
+        return Stored(batch.room.name, seq, item.username, "", batch.now, item.client_id, False)
+    if isinstance(message, Stored):  # the same client_id twice in one batch
+        return replace(message, created_now=False)
+    text = message.original if message.original is not None else message.text
+    frame = protocol.message_object(
+        batch.room.name, seq, item.username, text, message.created, message.client_id
+    )
+    return Stored(
+        batch.room.name, seq, item.username, text, message.created, message.client_id, False, frame
+    )
+
+
+def store_posts(room_id, items):
+    """Store items (Post or Change) to room room_id, in order, in one transaction; returns a
     Stored for each. Raises Room.DoesNotExist when the room is gone."""
     n = _names()
     now = timezone.now()
-    created_db = connection.ops.adapt_datetimefield_value(now)
     with transaction.atomic(), connection.cursor() as cursor:
         row = _lock_room(cursor, n, room_id)
         if row is None:
             raise Room.DoesNotExist(f"room {room_id} is gone")
-        room_name, seq = row
-        existing = _existing(room_id, posts) if _any_stored(cursor, n, room_id, posts) else {}
-        results, rows = [], []
-        for post in posts:
-            key = (post.user_id, post.client_id)
-            if post.client_id is not None and key in existing:
-                old = existing[key]
-                results.append(
-                    Stored(
-                        room_name,
-                        old.seq,
-                        post.username,
-                        old.text,
-                        old.created,
-                        old.client_id,
-                        False,
-                    )
-                )
+        room_name, seq, is_private, owner_id = row
+        batch = _Batch(cursor, n, _room(room_id, room_name, is_private, owner_id), seq, now)
+        existing = _existing(room_id, items) if _any_stored(cursor, n, room_id, items) else {}
+        results = []
+        for item in items:
+            key = (item.user_id, item.client_id)
+            if item.client_id is not None and key in existing:
+                results.append(_repeat(batch, item, *existing[key]))
                 continue
-            seq += 1
-            stored = Stored(room_name, seq, post.username, post.text, now, post.client_id, True)
-            if post.client_id is not None:
-                existing[key] = stored  # the same client_id twice in one batch
-            rows.append((room_id, seq, post.user_id, post.text, post.client_id, created_db, False))
-            results.append(stored)
-        if rows:
-            _insert(cursor, n, rows)
+            result = _post(batch, item) if isinstance(item, Post) else _change(batch, item)
+            if item.client_id is not None and result.seq is not None and result.created_now:
+                existing[key] = (result.seq, result if isinstance(item, Post) else None)
+            results.append(result)
+        batch.flush()
+        if batch.stored_any:
             cursor.execute(
                 f"UPDATE {n['room']} SET {n['last_seq']} = %s, {n['last_activity']} = %s"
                 f" WHERE {n['id']} = %s",
-                [seq, created_db, room_id],
+                [batch.seq, batch.created_db, room_id],
             )
     return results
 
@@ -204,17 +445,42 @@ def latest_seq(cursor, room_id):
     return row[0] if row else 0
 
 
+def _mention_list(names):
+    return names.split(" ") if names else []
+
+
+def _reactions(cursor, n, message_ids):
+    """{message id: {emoji: sorted user names}} for the messages with reactions; the emoji
+    in the order they were first given."""
+    if not message_ids:
+        return {}
+    users, user_pk, username = _user_names()
+    cursor.execute(
+        f"SELECT r.{n['r_message']}, r.{n['r_emoji']}, u.{username} FROM {n['reaction']} r"
+        f" JOIN {users} u ON u.{user_pk} = r.{n['r_user']}"
+        f" WHERE r.{n['r_message']} IN ({', '.join(['%s'] * len(message_ids))})"
+        f" ORDER BY r.{n['r_id']}",
+        list(message_ids),
+    )
+    found = {}
+    for message_id, emoji, name in cursor.fetchall():
+        found.setdefault(message_id, {}).setdefault(emoji, []).append(name)
+    for emojis in found.values():
+        for names in emojis.values():
+            names.sort()
+    return found
+
+
 def read_page(room_id, room_name, *, upto=None, after=None, before=None, limit, newest=False):
-    """(message objects oldest first, complete, latest) of the visible messages of a room
-    with after < seq < before and seq <= upto (the room's latest when None): the limit
-    oldest of them, or the newest with newest=True; complete when no more of them exist."""
+    """(message objects oldest first, complete, latest) of the messages of a room, in their
+    current state, with after < seq < before and seq <= upto (the room's latest when None):
+    the limit oldest of them, or the newest with newest=True; complete when no more of them
+    exist. Edits, deletions and reactions are folded into the messages, not listed."""
     n = _names()
     users, user_pk, username = _user_names()
     with connection.cursor() as cursor:
         latest = latest_seq(cursor, room_id) if upto is None else upto
-        where, params = [f"m.{n['m_room']} = %s", f"m.{n['m_hidden']} = %s"], [room_id, False]
-        where.append(f"m.{n['m_seq']} <= %s")
-        params.append(latest)
+        where, params = [f"m.{n['m_room']} = %s", f"m.{n['m_seq']} <= %s"], [room_id, latest]
         if after is not None:
             where.append(f"m.{n['m_seq']} > %s")
             params.append(after)
@@ -224,18 +490,85 @@ def read_page(room_id, room_name, *, upto=None, after=None, before=None, limit, 
         order = "DESC" if newest else "ASC"
         cursor.execute(
             f"SELECT m.{n['m_seq']}, u.{username}, m.{n['m_text']}, m.{n['m_created']},"
-            f" m.{n['m_client']} FROM {n['message']} m JOIN {users} u"
+            f" m.{n['m_client']}, m.{n['m_id']}, m.{n['m_reply']}, m.{n['m_mentions']},"
+            f" m.{n['m_edited']}, m.{n['m_deleted']} FROM {n['message']} m JOIN {users} u"
             f" ON u.{user_pk} = m.{n['m_user']} WHERE {' AND '.join(where)}"
             f" ORDER BY m.{n['m_seq']} {order} LIMIT %s",
             [*params, limit + 1],
         )
         rows = cursor.fetchall()
-    complete = len(rows) <= limit
-    rows = rows[:limit]
-    if newest:
-        rows.reverse()
+        complete = len(rows) <= limit
+        rows = rows[:limit]
+        if newest:
+            rows.reverse()
+        reactions = _reactions(cursor, n, [row[5] for row in rows if not row[9]])
     messages = [
-        protocol.message_object(room_name, seq, user, text, _aware(created), client_id)
-        for seq, user, text, created, client_id in rows
+        _message(
+            room_name,
+            *row[:5],
+            row[6],
+            row[7],
+            edited=row[8],
+            deleted=row[9],
+            reactions=reactions.get(row[5]),
+        )  # fmt: skip
+        for row in rows
     ]
     return messages, complete, latest
+
+
+def _message(room_name, seq, user, text, created, client_id, reply_to, names, edited=None,
+             deleted=False, reactions=None):  # fmt: skip
+    """A message object from a row (as posted with the defaults, else its current state)."""
+    return protocol.message_object(
+        room_name, seq, user, text, _aware(created), client_id, reply_to=reply_to,
+        mentions=_mention_list(names), edited=_aware(edited) if edited is not None else None,
+        deleted=bool(deleted), reactions=reactions,
+    )  # fmt: skip
+
+
+def _event_frame(room_name, row):
+    seq, kind, user, target, text, names, emoji, on, created = row
+    created = _aware(created)
+    if kind == Event.EDIT:
+        return protocol.edit_event(
+            room_name, seq, user, created, target, text, _mention_list(names)
+        )
+    if kind == Event.DELETE:
+        return protocol.delete_event(room_name, seq, user, created, target)
+    return protocol.reaction_event(room_name, seq, user, created, target, emoji, bool(on))
+
+
+def read_events(room_id, room_name, *, after, limit, upto=None):
+    """(events oldest first, complete, latest): every event of the room's log with
+    after < seq <= upto (the room's latest when None), at most limit; complete when no more
+    of them exist. A message event shows the message as posted (its later edits, its
+    deletion, its reactions are events of their own), except that nothing of a deleted
+    message's text is sent again."""
+    n = _names()
+    users, user_pk, username = _user_names()
+    with connection.cursor() as cursor:
+        latest = latest_seq(cursor, room_id) if upto is None else upto
+        cursor.execute(
+            f"SELECT m.{n['m_seq']}, u.{username}, COALESCE(m.{n['m_original']}, m.{n['m_text']}),"
+            f" m.{n['m_created']}, m.{n['m_client']}, m.{n['m_reply']},"
+            f" COALESCE(m.{n['m_original_mentions']}, m.{n['m_mentions']})"
+            f" FROM {n['message']} m JOIN {users} u ON u.{user_pk} = m.{n['m_user']}"
+            f" WHERE m.{n['m_room']} = %s AND m.{n['m_seq']} > %s AND m.{n['m_seq']} <= %s"
+            f" ORDER BY m.{n['m_seq']} LIMIT %s",
+            [room_id, after, latest, limit + 1],
+        )
+        messages = [(row[0], _message(room_name, *row)) for row in cursor.fetchall()]
+        cursor.execute(
+            f"SELECT e.{n['e_seq']}, e.{n['e_kind']}, u.{username}, e.{n['e_target']},"
+            f" e.{n['e_text']}, e.{n['e_mentions']}, e.{n['e_emoji']}, e.{n['e_on']},"
+            f" e.{n['e_created']} FROM {n['event']} e LEFT JOIN {users} u"
+            f" ON u.{user_pk} = e.{n['e_user']}"
+            f" WHERE e.{n['e_room']} = %s AND e.{n['e_seq']} > %s AND e.{n['e_seq']} <= %s"
+            f" ORDER BY e.{n['e_seq']} LIMIT %s",
+            [room_id, after, latest, limit + 1],
+        )
+        events = [(row[0], _event_frame(room_name, row)) for row in cursor.fetchall()]
+    merged = sorted(messages + events, key=lambda item: item[0])
+    complete = len(merged) <= limit
+    return [frame for _, frame in merged[:limit]], complete, latest

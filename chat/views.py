@@ -113,7 +113,11 @@ def room(request, room):
         # The same page a name nobody used yet gets: another site that makes its visitor
         # load this page cannot tell a private room they are not in from a free name.
         return render(request, "chat/room.html", {"room_name": room})
-    response = render(request, "chat/room.html", {"room_name": room})
+    # Who may delete any message here (the store's rule): the page offers them Delete.
+    moderator = request.user.is_staff or (
+        found is not None and found.is_private and found.owner_id == request.user.pk
+    )
+    response = render(request, "chat/room.html", {"room_name": room, "moderator": moderator})
     return private(response) if found is not None and found.is_private else response
 
 
@@ -201,7 +205,7 @@ def _messages_page(request, found, room):
     if since is None:
         page = services.latest_messages(found, limit)
     else:
-        page = services.messages_after(found, since, limit)
+        page = services.events_after(found, since, limit)
     return JsonResponse(
         {"room": room, "seq": page.latest, "messages": page.messages, "complete": page.complete}
     )

@@ -7,7 +7,7 @@ from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from django.test import Client as HttpClient
 
-from chat import services
+from chat import services, store
 from chat.models import Membership, Message, Room
 from tests.wsutil import Client
 
@@ -107,10 +107,22 @@ def test_room_page__members_only_and_never_holds_messages(world, who, status):
     assert SECRET not in response.content.decode()
 
 
-def test_hidden_message__left_out_of_every_path(world):
-    Message.objects.filter(room__name="secret", seq=2).update(hidden=True)
-    body = browser(world["bob"]).get("/api/rooms/secret/messages?since=0").content.decode()
-    assert f"{SECRET} 0" in body and f"{SECRET} 1" not in body
+def test_deleted_message__its_text_left_out_of_every_path(world):
+    secret = Room.objects.get(name="secret")
+    [edit] = services.post_messages(
+        secret.pk, [store.Change("edit", world["alice"].pk, "alice", 2, text=f"{SECRET} edited")]
+    )
+    [gone] = services.post_messages(
+        secret.pk, [store.Change("delete", world["alice"].pk, "alice", 2)]
+    )
+    assert edit.error is None and gone.error is None
+    for query in ("?since=0", ""):
+        body = browser(world["bob"]).get(f"/api/rooms/secret/messages{query}").content.decode()
+        assert (
+            f"{SECRET} 0" in body
+            and f"{SECRET} 1" not in body
+            and "TOPSECRET-7f3a edited" not in body
+        )
 
 
 # text stays text -------------------------------------------------------------------------

@@ -108,7 +108,8 @@ def test_message_object__has_the_contract_shape():
     frame = protocol.message_object("lobby", 42, "alice", "hi", moment, "c-7f3a")
     assert frame == {
         "type": "message", "room": "lobby", "seq": 42, "user": "alice", "text": "hi",
-        "ts": "2026-11-26T13:00:00.000Z", "client_id": "c-7f3a",
+        "ts": "2026-11-26T13:00:00.000Z", "client_id": "c-7f3a", "reply_to": None,
+        "mentions": [], "edited": None, "deleted": False, "reactions": {},
     }  # fmt: skip
 
 

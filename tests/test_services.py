@@ -1,9 +1,11 @@
 """chat.services on the real database: seq under lock, idempotency, access, pages."""
 
+import json
+
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
-from chat import services
+from chat import services, store
 from chat.models import Membership, Message, Room
 
 pytestmark = pytest.mark.django_db
@@ -59,20 +61,29 @@ def test_create_room__limited_per_user(settings, alice):
     assert services.create_room("first", alice).name == "first"  # existing: not a new one
 
 
-def test_pages__latest_after_before_and_hidden(alice):
+def test_pages__latest_after_before_and_a_deleted_message(alice):
     room = services.get_or_create_room("lobby")
     for i in range(6):
         services.post_message(room.pk, alice, f"m{i + 1}", None)
-    Message.objects.filter(seq=3).update(hidden=True)
+    [deleted] = services.post_messages(room.pk, [store.Change("delete", alice.pk, "alice", 3)])
+    assert deleted.seq == 7
     latest = services.latest_messages(room, 2)
     assert ([m["seq"] for m in latest.messages], latest.complete, latest.latest) == (
         [5, 6],
         False,
-        6,
+        7,
     )
-    after = services.messages_after(room, 1, 10)
-    assert ([m["seq"] for m in after.messages], after.complete) == ([2, 4, 5, 6], True)
+    after = services.events_after(room, 1, 10)
+    assert [(m["type"], m["seq"]) for m in after.messages] == [
+        ("message", 2), ("message", 3), ("message", 4), ("message", 5), ("message", 6),
+        ("delete", 7),
+    ]  # fmt: skip
+    assert after.complete and after.messages[1]["text"] == ""  # nothing of it is sent again
     before = services.messages_before(room, 5, 10)
-    assert ([m["seq"] for m in before.messages], before.complete) == ([1, 2, 4], True)
-    rows = services.encoded_range(room.pk, 1, 4)
-    assert [(seq, text is None) for seq, text in rows] == [(2, False), (3, True), (4, False)]
+    assert [(m["seq"], m["deleted"], m["text"]) for m in before.messages] == [
+        (1, False, "m1"), (2, False, "m2"), (3, True, ""), (4, False, "m4"),
+    ]  # fmt: skip
+    assert before.complete
+    rows = services.encoded_range(room.pk, 1, 7)
+    assert [seq for seq, _ in rows] == [2, 3, 4, 5, 6, 7]
+    assert json.loads(rows[-1][1])["type"] == "delete"

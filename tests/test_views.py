@@ -271,42 +271,49 @@ def moderator(make_user):
     return user
 
 
-def test_admin__hide_action_hides_and_tells_the_room_live(
-    client, alice, moderator, room_feed, django_capture_on_commit_callbacks
+def test_admin__delete_action_appends_a_delete_event_by_the_moderator_live(
+    client, alice, moderator, room_feed
 ):
     lobby = Room.objects.create(name="lobby")
-    keep, hide = post(lobby, alice, "keep", 1), post(lobby, alice, "hide", 2)
+    keep, gone = post(lobby, alice, "keep", 1), post(lobby, alice, "delete me", 2)
     received = room_feed("lobby")
     client.force_login(moderator)
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            "/admin/chat/message/",
-            {"action": "hide_selected", "_selected_action": [hide.pk]},
-            follow=True,
-        )
-    assert "1 message(s) hidden." in response.content.decode()
-    assert list(Message.objects.filter(hidden=True)) == [hide]
+    response = client.post(
+        "/admin/chat/message/",
+        {"action": "delete_for_everyone", "_selected_action": [gone.pk, keep.pk]},
+        follow=True,
+    )
+    assert "2 message(s) deleted." in response.content.decode()
+    assert list(Message.objects.filter(deleted=True).values_list("seq", "text")) == [
+        (1, ""), (2, ""),
+    ]  # fmt: skip
+    assert Room.objects.get(pk=lobby.pk).last_seq == 4
     frames = received()
-    assert [type(f) for f in frames] == [envelope.Ephemeral]
-    assert json.loads(frames[0].text) == {"type": "hidden", "room": "lobby", "seq": 2}
-    assert keep.seq == 1
+    assert [(type(f), f.seq) for f in frames] == [(envelope.RoomEvent, 3), (envelope.RoomEvent, 4)]
+    events = [json.loads(f.text) for f in frames]
+    assert [(e["type"], e["user"], e["target"]) for e in events] == [
+        ("delete", "mod", 1), ("delete", "mod", 2),
+    ]  # fmt: skip
+    # A second time changes nothing: the messages are deleted already.
+    client.post(
+        "/admin/chat/message/",
+        {"action": "delete_for_everyone", "_selected_action": [gone.pk]},
+        follow=True,
+    )
+    assert Room.objects.get(pk=lobby.pk).last_seq == 4
 
 
-def test_admin__ticking_hidden_on_the_change_page_tells_the_room_too(
-    client, alice, moderator, room_feed, django_capture_on_commit_callbacks
-):
+def test_admin__the_change_page_changes_nothing_of_a_message(client, alice, moderator):
     lobby = Room.objects.create(name="lobby")
-    message = post(lobby, alice, "oops", 1)
-    received = room_feed("lobby")
+    message = post(lobby, alice, "as written", 1)
     client.force_login(moderator)
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(f"/admin/chat/message/{message.pk}/change/", {"hidden": "on"})
-    assert response.status_code == 302
-    assert Message.objects.get(pk=message.pk).hidden is True
-    assert received() == [envelope.Ephemeral('{"type":"hidden","room":"lobby","seq":1}')]
+    client.post(f"/admin/chat/message/{message.pk}/change/", {"text": "forged", "deleted": "on"})
+    stored = Message.objects.get(pk=message.pk)
+    assert (stored.text, stored.deleted) == ("as written", False)
+    assert client.get(f"/admin/chat/message/{message.pk}/delete/").status_code == 403
 
 
-def test_admin__hiding_still_works_when_redis_is_down(alice, monkeypatch):
+def test_admin__deleting_still_works_when_redis_is_down(alice, moderator, monkeypatch):
     lobby = Room.objects.create(name="lobby")
     post(lobby, alice, "x", 1)
 
@@ -315,7 +322,8 @@ def test_admin__hiding_still_works_when_redis_is_down(alice, monkeypatch):
             raise RedisConnectionError("Connection refused.")
 
     monkeypatch.setattr(type(get_manager()), "client", lambda self: Refusing())
-    assert chat_admin.publish_hidden("lobby", [1]) is False
+    assert chat_admin.delete_messages(Message.objects.all(), moderator) == (1, False)
+    assert Message.objects.get(seq=1).deleted
 
 
 def test_admin__messages_cannot_be_added_by_hand(client, moderator):

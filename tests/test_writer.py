@@ -36,9 +36,9 @@ async def test_post__concurrent_posts_to_a_room_are_batched_and_keep_their_order
     posts = [post(alice if i % 2 else bob, f"m{i}", f"c{i}") for i in range(60)]
     results = await asyncio.gather(*(writer.post(room.pk, p) for p in posts))
     # Each post got its own message back, in the order the posts were queued.
-    assert [m["text"] for m, _ in results] == [p.text for p in posts]
-    assert [m["seq"] for m, _ in results] == list(range(1, 61))
-    assert all(created for _, created in results)
+    assert [r.frame["text"] for r in results] == [p.text for p in posts]
+    assert [r.seq for r in results] == list(range(1, 61))
+    assert all(r.created_now for r in results)
     assert sum(sizes) == 60 and len(sizes) < 60 and max(sizes) > 1, sizes
     stored = await database_sync_to_async(
         lambda: list(
@@ -57,7 +57,7 @@ async def test_post__a_post_the_database_refuses_fails_alone(room_and_users):
                                     return_exceptions=True)  # fmt: skip
     refused = [o for o in outcomes if isinstance(o, Exception)]
     assert len(refused) == 1, outcomes
-    assert sorted(m["seq"] for m, _ in (o for o in outcomes if not isinstance(o, Exception))) == [
+    assert sorted(r.seq for r in (o for o in outcomes if not isinstance(o, Exception))) == [
         1, 2, 3, 4, 5,
     ]  # fmt: skip
 

@@ -336,8 +336,35 @@ class ChatConsumer(Throttled, BoundedSender, AsyncWebsocketConsumer):
 
     async def command_message(self, command):
         metrics.messages_received.inc()
+        await self._store_event(
+            "post messages",
+            lambda: store.Post(
+                self.user.pk, self.username, command.text, command.client_id, command.reply_to
+            ),
+        )
+
+    async def command_edit(self, command):
+        await self._store_event("edit messages", lambda: self._change(command, text=command.text))
+
+    async def command_delete(self, command):
+        await self._store_event("delete messages", lambda: self._change(command))
+
+    async def command_react(self, command):
+        await self._store_event(
+            "react", lambda: self._change(command, emoji=command.emoji, on=command.on)
+        )
+
+    def _change(self, command, **fields):
+        return store.Change(
+            command.kind, self.user.pk, self.username, command.target, command.client_id,
+            moderator=bool(self.user.is_staff), **fields,
+        )  # fmt: skip
+
+    async def _store_event(self, what, make):
+        """Store one event of the room's log (a message, an edit, a deletion, a reaction
+        change) through the room's writer, ack it, and publish it once to the room."""
         if not self.username:
-            raise protocol.ProtocolError("auth_required", "Log in to post messages.")
+            raise protocol.ProtocolError("auth_required", f"Log in to {what}.")
         token = None
         if self.message_rate is False:  # staff may mark a bot rate-exempt (chat.profiles)
             self.message_rate = await database_call(profiles.message_rate)(self.user)
@@ -350,19 +377,28 @@ class ChatConsumer(Throttled, BoundedSender, AsyncWebsocketConsumer):
         if self.room.pk is None:  # opened before it existed: posting creates it
             room = await database_call(services.create_room)(self.room.name, self.user)
             self.room.pk = room.pk
-        post = store.Post(self.user.pk, self.username, command.text, command.client_id)
-        message, created = await get_writer().post(self.room.pk, post)
-        await self.send_json(protocol.ack(message["client_id"], message["seq"]))
-        if created:
-            metrics.messages_stored.inc()
-            if self.budget:  # a stored message is the message rate's to count, not ours
+        item = make()
+        result = await get_writer().post(self.room.pk, item)
+        if result.error is not None:
+            if token is not None:
+                await ratelimit.release(self.user.pk, token)
+            raise protocol.ProtocolError(*result.error)
+        await self.send_json(protocol.ack(item.client_id, result.seq))
+        if result.created_now:
+            if isinstance(item, store.Post):
+                metrics.messages_stored.inc()
+            if self.budget:  # a stored event is the message rate's to count, not ours
                 self.budget.refund(1.0)
-        elif token is not None:  # a retry of a stored message takes no rate slot
+        elif token is not None:  # a retry of a stored event takes no rate slot
             await ratelimit.release(self.user.pk, token)
-        # A retry is published again: the attempt that stored it may have been cut before
-        # its publish (its process stopped). Hubs and sockets drop a seq they delivered.
+        if result.seq is None or result.frame is None:
+            return  # a reaction that changed nothing; a repeated edit, deletion or reaction
+        # A retried message is published again: the attempt that stored it may have been cut
+        # before its publish (its process stopped). Hubs and sockets drop a seq they delivered.
         try:
-            await self.hub.publish_message(self.room.name, message["seq"], protocol.encode(message))
+            await self.hub.publish_message(
+                self.room.name, result.seq, protocol.encode(result.frame)
+            )
         except (RedisError, OSError) as exc:
             # Stored and acked: every process's hub reads it back from the database when
             # its subscription is back (failover) or on the next seq gap.
@@ -383,7 +419,7 @@ class ChatConsumer(Throttled, BoundedSender, AsyncWebsocketConsumer):
         try:
             if not await self._wait_drained():
                 return
-            page = await database_call(services.messages_after)(
+            page = await database_call(services.events_after)(
                 self.room, command.since, protocol.RESUME_MAX
             )
             for message in page.messages:
@@ -414,4 +450,4 @@ class ChatConsumer(Throttled, BoundedSender, AsyncWebsocketConsumer):
 def _hello_page(room, since, limit):
     if since is None:
         return services.latest_messages(room, protocol.HELLO_HISTORY)
-    return services.messages_after(room, since, limit)
+    return services.events_after(room, since, limit)

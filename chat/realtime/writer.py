@@ -1,5 +1,9 @@
 """Posts of this process, stored in batches: one transaction per room per batch.
 
+Every event of a room's log goes this way: messages, and the edits, deletions and reaction
+changes (chat.store.Change) in the same queue, so they keep their order and their seq is
+taken under the room's lock like a message's.
+
 A post waits for the database a few round trips (lock the room, check its client_id,
 insert, move the room's seq, commit). One at a time, those round trips are the ceiling of
 a busy room. Here the posts to a room queue up while the room's previous batch is in the
@@ -60,7 +64,8 @@ class PostWriter:
         self._tasks = set()
 
     async def post(self, room_id, post):
-        """Store post (chat.store.Post) in room room_id; returns (message object, created)."""
+        """Store post (chat.store.Post, or a Change: an edit, a deletion, a reaction) in room
+        room_id, in the order the room's commands came; returns its chat.store.Stored."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         queue = self._queues.get(room_id)

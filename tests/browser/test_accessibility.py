@@ -65,6 +65,69 @@ def token_created(page):
     expect(page.locator("#tokens")).to_be_visible()
 
 
+LOG_ROOM = "/chat/a11y-log/"
+
+
+def with_changes(page):
+    """A room whose messages show the event log: an edit, a reaction, a reply, a mention, a
+    deletion (seeded once; later states and screens find them)."""
+    connected(page)
+    page.wait_for_timeout(300)  # hello's history, when the room has some
+    if page.locator("#messages > li").count() == 0:
+        composer = page.locator("#text")
+        for text in ("Hello @bob, notes at https://example.org/notes", "a typo hree", "gone soon"):
+            composer.fill(text)
+            composer.press("Enter")
+        expect(page.locator("#messages > li:not(.pending)")).to_have_count(3)
+        seqs = page.eval_on_selector_all(
+            "#messages > li", "items => items.map(li => Number(li.dataset.seq))"
+        )
+        page.evaluate(
+            """([first, second, third]) => { const c = window.chatConnection;
+                 c.edit(second, "a typo here"); c.react(first, "👍", true); c.react(first, "🎉", true);
+                 c.remove(third); c.send("An answer to the first one", first); }""",
+            seqs,
+        )
+    expect(page.locator("#messages .edited")).to_have_count(1)
+    expect(page.locator("#messages .reaction")).to_have_count(2)
+    expect(page.locator("#messages .quote")).to_have_count(1)
+    expect(page.locator("#messages .deleted")).to_have_count(1)
+
+
+def picker_open(page):
+    with_changes(page)
+    first = page.locator("#messages > li").first
+    first.hover()
+    first.get_by_role("button", name="React to your message").click()
+    expect(page.get_by_role("dialog", name="React with")).to_be_visible()
+
+
+def edit_in_progress(page):
+    with_changes(page)
+    page.locator("#text").focus()
+    page.keyboard.press("ArrowUp")
+    expect(page.get_by_role("textbox", name="Edit your message")).to_be_focused()
+
+
+def replying_with_mentions(page):
+    with_changes(page)
+    first = page.locator("#messages > li").first
+    first.hover()
+    first.get_by_role("button", name="Reply to your message").click()
+    expect(page.locator("#replying")).to_be_visible()
+    page.locator("#text").press_sequentially("thanks @b")
+    expect(page.get_by_role("listbox", name="People to mention")).to_be_visible()
+    expect(page.get_by_role("option")).to_have_text(["@bob"])
+
+
+def delete_confirmation(page):
+    with_changes(page)
+    first = page.locator("#messages > li").first
+    first.hover()
+    first.get_by_role("button", name="Delete your message").click()
+    expect(page.get_by_role("dialog", name="Delete this message?")).to_be_visible()
+
+
 @dataclass(frozen=True)
 class State:
     name: str
@@ -83,6 +146,12 @@ STATES = [
     State("room with history", "alice", "/chat/history/", with_history),
     State("room as a guest", None, "/chat/history/", with_history),
     State("room with the online list open", "alice", "/chat/history/", people_open),
+    State("room with edits, reactions, replies", "alice", LOG_ROOM, with_changes),
+    State("room where the reader is mentioned", "bob", LOG_ROOM, with_changes),
+    State("room with the reaction picker open", "alice", LOG_ROOM, picker_open),
+    State("edit in progress", "alice", LOG_ROOM, edit_in_progress),
+    State("delete confirmation", "alice", LOG_ROOM, delete_confirmation),
+    State("replying, mention list open", "alice", LOG_ROOM, replying_with_mentions),
     State("room refused (not a member)", "carol", "/chat/team-secret/", offline),
     State("members", "bob", "/chat/team-secret/members/"),
     State("members forbidden (403)", "alice", "/chat/team-secret/members/"),

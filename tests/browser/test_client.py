@@ -190,18 +190,99 @@ def test_client__rate_limited_messages_are_sent_again_after_retry_after(client_p
     assert sent == ["one", "one"]
 
 
-def test_client__hidden_removes_a_message_and_it_never_comes_back(client_page):
-    shown = client_page.evaluate(
+def test_client__a_delete_event_marks_the_message_deleted_and_it_stays_in_place(client_page):
+    result = client_page.evaluate(
         """hello => {
           last().receive(hello);
-          last().receive({ type: "hidden", room: "r", seq: 1 });
-          last().receive(msg(1));
-          last().receive(msg(2));
-          return { hidden: called("hidden"), shown: called("message").map(([m]) => m.seq) };
+          last().receive({ type: "delete", room: "r", seq: 2, user: "mod", ts: "2026-01-01T00:00:01.000Z",
+                           target: 1 });
+          last().receive(msg(1));  // a repeat changes nothing
+          last().receive(msg(3));
+          return { changed: called("changed").map(([e, m]) => [e.seq, m.seq, m.deleted, m.text]),
+                   shown: called("message").map(([m]) => m.seq), cursor: conn.timeline.cursor };
         }""",
-        hello(1, [{"type": "message", "seq": 1, "user": "bob", "text": "x"}]),
+        hello(1, [{"type": "message", "seq": 1, "user": "bob", "text": "x", "reactions": {}}]),
     )
-    assert shown == {"hidden": [[1]], "shown": [1, 2]}
+    assert result == {"changed": [[2, 1, True, ""]], "shown": [1, 3], "cursor": 3}
+
+
+def test_client__edits_deletions_and_reactions_go_through_the_outbox(client_page):
+    result = client_page.evaluate(
+        """hello => {
+          last().receive(hello);
+          conn.edit(1, "fixed");
+          conn.react(1, "👍", true);
+          conn.remove(1);
+          const sent = last().sent.map(({ client_id, ...f }) => f);
+          const ids = last().sent.map((f) => f.client_id);
+          const pending = conn.display(1).pending;
+          last().receive({ type: "ack", client_id: ids[0], seq: 2 });
+          last().receive({ type: "ack", client_id: ids[1], seq: null });  // changed nothing
+          return { sent, pending, left: conn.outbox.entries.map((e) => e.kind),
+                   settled: called("settled").map(([e, seq]) => [e.kind, seq]) };
+        }""",
+        hello(1, [{"type": "message", "seq": 1, "user": "alice", "text": "fixd", "reactions": {}}]),
+    )
+    assert result["sent"] == [
+        {"type": "edit", "target": 1, "text": "fixed"},
+        {"type": "react", "target": 1, "emoji": "👍", "on": True},
+        {"type": "delete", "target": 1},
+    ]
+    assert result["pending"] == {"edit": True, "delete": True, "react": True}
+    assert result["left"] == ["delete"]
+    assert result["settled"] == [["edit", 2], ["react", None]]
+
+
+def test_client__a_refused_command_is_reported_and_the_next_goes_on(client_page):
+    result = client_page.evaluate(
+        """hello => {
+          last().receive(hello);
+          conn.edit(1, "not mine");
+          conn.react(1, "🎉", true);
+          last().receive({ type: "error", code: "forbidden", detail: "Only its author can edit a message." });
+          const ids = last().sent.map((f) => f.client_id);
+          last().receive({ type: "ack", client_id: ids[1], seq: 2 });
+          return { failed: called("failed").map(([e, why]) => [e.kind, why]),
+                   left: conn.outbox.entries.length, open: last().readyState };
+        }""",
+        hello(1, [{"type": "message", "seq": 1, "user": "bob", "text": "x", "reactions": {}}]),
+    )
+    assert result == {
+        "failed": [["edit", "Only its author can edit a message."]],
+        "left": 1,  # the failed edit: the view decides (room.js drops it)
+        "open": 1,
+    }
+
+
+def test_client__an_edit_made_offline_is_sent_on_the_next_socket_with_its_client_id(client_page):
+    client_page.evaluate(
+        """hello => { last().receive(hello); last().drop(1006); conn.edit(1, "while away"); }""",
+        hello(1, [{"type": "message", "seq": 1, "user": "alice", "text": "x", "reactions": {}}]),
+    )
+    client_page.wait_for_function("sockets.length === 2")
+    sent = client_page.evaluate(
+        """hello => { last().open(); last().receive(hello); return last().sent; }""", hello(1)
+    )
+    entry = client_page.evaluate("conn.outbox.entries[0]")
+    assert sent == [
+        {"type": "edit", "target": 1, "text": "while away", "client_id": entry["clientId"]}
+    ]
+
+
+def test_client__unavailable_sends_the_commands_again_after_retry_after(client_page):
+    client_page.evaluate(
+        """hello => {
+          last().receive(hello);
+          conn.react(1, "👍", true);
+          last().receive({ type: "error", code: "unavailable", detail: "failover", retry_after: 1 });
+        }""",
+        hello(1, [{"type": "message", "seq": 1, "user": "bob", "text": "x", "reactions": {}}]),
+    )
+    notice = client_page.evaluate("called('notice').at(-1)[0]")
+    assert notice == "The server cannot take messages right now: trying again in 1 s."
+    client_page.wait_for_function("() => last().sent.length === 2", timeout=3000)
+    sent = client_page.evaluate("last().sent")
+    assert sent[0] == sent[1] and sent[0]["type"] == "react"  # the same client_id again
 
 
 def test_client__a_socket_that_never_says_hello_is_abandoned_and_retried(client_page):

@@ -1,4 +1,5 @@
-"""The client's pure module (core.js) in Chromium: backoff, close codes, seq order, outbox."""
+"""The client's pure modules (core.js, eventlog.js) in Chromium: backoff, close codes, the
+event log's order and state, outbox, mentions."""
 
 import pytest
 
@@ -72,19 +73,178 @@ def test_timeline__orders_by_seq_drops_duplicates_and_sees_gaps(blank_page):
     assert (result["cursor"], result["gap"], result["next"]) == (6, False, 6)
 
 
-def test_timeline__a_hidden_message_is_forgotten_and_never_accepted_again(blank_page):
+def test_timeline__edits_deletions_and_reactions_change_their_message_in_seq_order(blank_page):
     result = blank_page.evaluate(
         """() => {
           const t = new ChatCore.Timeline();
-          t.accept({ seq: 1 });
-          t.accept({ seq: 2 });
-          t.hide(2);
-          t.hide(3);
-          const again = t.accept({ seq: 2 }).isNew;
-          return { seqs: t.seqs, cursor: t.cursor, again };
+          const ts = "2026-01-01T00:00:00.000Z";
+          const ev = (seq, type, extra) => ({ type, room: "r", seq, ts, user: "bob", target: 1, ...extra });
+          t.accept({ type: "message", seq: 1, user: "alice", text: "helo", ts, reactions: {} });
+          const steps = [];
+          const take = (e) => {
+            const r = t.accept(e);
+            steps.push([e.seq, r.isNew, r.gap, r.applied.map((a) => a.seq), t.cursor]);
+          };
+          take(ev(2, "edit", { user: "alice", text: "hello @bob", mentions: ["bob"] }));
+          take(ev(4, "reaction", { emoji: "👍", on: false }));  // beyond a gap: held
+          take(ev(3, "reaction", { emoji: "👍", on: true }));   // fills it: 3 then 4 apply
+          take(ev(3, "reaction", { emoji: "👍", on: true }));   // a repeat: nothing
+          take(ev(5, "reaction", { emoji: "🎉", on: true, user: "carol" }));
+          const before = JSON.parse(JSON.stringify(t.get(1)));
+          take(ev(6, "delete", { user: "alice" }));
+          take(ev(7, "edit", { user: "alice", text: "back?", mentions: [] }));  // a deleted one stays
+          take(ev(2, "edit", { user: "alice", text: "old", mentions: [] }));    // at or before the cursor
+          return { steps, before, after: t.get(1), seqs: t.seqs, last: t.lastOf("alice") };
         }"""
     )
-    assert result == {"seqs": [1], "cursor": 3, "again": False}
+    assert result["steps"] == [
+        [2, True, False, [2], 2],
+        [4, True, True, [], 2],
+        [3, True, False, [3, 4], 4],
+        [3, False, False, [], 4],
+        [5, True, False, [5], 5],
+        [6, True, False, [6], 6],
+        [7, True, False, [7], 7],
+        [2, False, False, [], 7],
+    ]
+    before = result["before"]
+    assert (before["text"], before["mentions"], before["edited"]) == (
+        "hello @bob",
+        ["bob"],
+        "2026-01-01T00:00:00.000Z",
+    )
+    assert before["reactions"] == {"🎉": ["carol"]}  # bob's 👍 on (3) then off (4)
+    after = result["after"]
+    assert (after["deleted"], after["text"], after["mentions"], after["reactions"]) == (
+        True,
+        "",
+        [],
+        {},
+    )
+    assert result["seqs"] == [1]  # changes are not messages of their own
+    assert result["last"] is None  # a deleted message cannot be edited
+
+
+def test_timeline__held_events_apply_when_the_cursor_is_caught_up(blank_page):
+    result = blank_page.evaluate(
+        """() => {
+          const t = new ChatCore.Timeline();
+          t.accept({ type: "message", seq: 1, user: "alice", text: "a" });
+          t.caughtUp(1);
+          t.accept({ type: "reaction", seq: 5, user: "bob", target: 1, emoji: "👀", on: true });
+          const held = t.hasGap();
+          const applied = t.caughtUp(5).map((e) => e.seq);
+          return { held, applied, cursor: t.cursor, gap: t.hasGap(), reactions: t.get(1).reactions };
+        }"""
+    )
+    assert result == {"held": True, "applied": [5], "cursor": 5, "gap": False,
+                      "reactions": {"👀": ["bob"]}}  # fmt: skip
+
+
+def test_timeline__an_event_about_a_message_not_loaded_applies_when_a_page_brings_it(blank_page):
+    result = blank_page.evaluate(
+        """() => {
+          const t = new ChatCore.Timeline();
+          t.accept({ type: "message", seq: 60, user: "alice", text: "newest" });
+          t.caughtUp(60);
+          const ev = (seq, extra) => ({ type: "reaction", seq, user: "bob", target: 5, ...extra });
+          t.accept(ev(61, { emoji: "👍", on: true }));
+          t.accept(ev(62, { emoji: "👍", on: false }));
+          t.accept({ type: "edit", seq: 63, user: "carol", target: 5, text: "late", mentions: [] });
+          // A history page read between 61 and 62: it holds the reaction, not its removal.
+          t.accept({ type: "message", seq: 5, user: "carol", text: "early",
+                     reactions: { "👍": ["bob"] } });
+          return { state: t.get(5), orphans: t.orphans.length, cursor: t.cursor };
+        }"""
+    )
+    assert result["state"]["reactions"] == {}
+    assert result["state"]["text"] == "late"
+    assert (result["orphans"], result["cursor"]) == (0, 63)
+
+
+def test_message_state__hello_shows_the_current_state_of_a_message(blank_page):
+    state = blank_page.evaluate(
+        """() => ChatCore.messageState({ type: "message", seq: 3, user: "bob", text: "",
+             deleted: true, reactions: { "👍": ["x"] }, mentions: ["alice"] })"""
+    )
+    assert (state["deleted"], state["text"], state["reactions"], state["mentions"]) == (
+        True,
+        "",
+        {},
+        [],
+    )
+    assert state["reply_to"] is None and state["edited"] is None
+
+
+def test_outbox__commands_keep_their_fields_and_survive_a_reload(blank_page):
+    result = blank_page.evaluate(
+        """() => {
+          const o = new ChatCore.Outbox();
+          o.add({ text: "an answer", replyTo: 4 });
+          o.command({ kind: "edit", target: 4, text: "fixed" });
+          o.command({ kind: "delete", target: 5 });
+          o.command({ kind: "react", target: 4, emoji: "👍", on: true });
+          const frames = o.take(10).map((e) => { const f = ChatCore.commandFrame(e); delete f.client_id; return f; });
+          const again = new ChatCore.Outbox(JSON.parse(JSON.stringify(o)));
+          const ids = o.entries.map((e) => e.clientId);
+          return { frames, kinds: again.entries.map((e) => [e.kind, e.state]),
+                   same: again.entries.every((e, i) => e.clientId === ids[i]),
+                   about: o.about(4).map((e) => e.kind) };
+        }"""
+    )
+    assert result["frames"] == [
+        {"type": "message", "text": "an answer", "reply_to": 4},
+        {"type": "edit", "target": 4, "text": "fixed"},
+        {"type": "delete", "target": 5},
+        {"type": "react", "target": 4, "emoji": "👍", "on": True},
+    ]
+    assert result["kinds"] == [
+        ["message", "queued"], ["edit", "queued"], ["delete", "queued"], ["react", "queued"]
+    ]  # fmt: skip
+    assert result["same"] is True
+    assert result["about"] == ["edit", "react"]
+
+
+def test_display__the_readers_pending_changes_show_on_top_of_the_state(blank_page):
+    shown = blank_page.evaluate(
+        """() => {
+          const state = ChatCore.messageState({ seq: 1, user: "alice", text: "a",
+                                                reactions: { "👍": ["alice", "bob"], "🎉": ["bob"] } });
+          const pending = [{ kind: "edit", target: 1, text: "b" },
+                           { kind: "react", target: 1, emoji: "👍", on: false },
+                           { kind: "react", target: 1, emoji: "🎉", on: true }];
+          return [ChatCore.display(state, pending, "alice"), state.reactions];
+        }"""
+    )
+    display, untouched = shown
+    assert display["text"] == "b"
+    assert display["reactions"] == {"👍": ["bob"], "🎉": ["alice", "bob"]}
+    assert display["pending"] == {"edit": True, "delete": False, "react": True}
+    assert untouched == {"👍": ["alice", "bob"], "🎉": ["bob"]}
+
+
+def test_mentions__parts_query_and_completion(blank_page):
+    result = blank_page.evaluate(
+        """() => ({
+          parts: ChatCore.mentionParts("hi @ann.lee and @ann, x@ann @bobby", ["ann", "ann.lee", "bob"]),
+          none: ChatCore.mentionParts("mail a@b.c", []),
+          query: [ChatCore.mentionQuery("hey @ca", 7), ChatCore.mentionQuery("a@ca", 4),
+                  ChatCore.mentionQuery("@", 1), ChatCore.mentionQuery("@al x", 5)],
+          names: ChatCore.completeNames(["carol", "Bob", "alice", "carl", "carol", "me"], "CA", "me"),
+          emoji: ["👍", "❤️", "1️⃣", "ab", "👍 👍", "", "🎉".repeat(9)].map(ChatCore.validEmoji),
+        })"""
+    )
+    assert result["parts"] == [
+        {"text": "hi "},
+        {"text": "@ann.lee", "mention": "ann.lee"},
+        {"text": " and "},
+        {"text": "@ann", "mention": "ann"},
+        {"text": ", x@ann @bobby"},
+    ]
+    assert result["none"] == [{"text": "mail a@b.c"}]
+    assert result["query"] == [{"start": 4, "query": "ca"}, None, {"start": 0, "query": ""}, None]
+    assert result["names"] == ["carl", "carol"]
+    assert result["emoji"] == [True, True, True, False, False, False, False]
 
 
 def test_outbox__limits_messages_in_flight_and_requeues_after_a_close(blank_page):

@@ -3,6 +3,7 @@
 """
 
 import re
+import uuid
 
 import pytest
 from playwright.sync_api import expect
@@ -167,3 +168,122 @@ def test_keyboard__theme_toggle(open_page):
     page.keyboard.press("Enter")
     expect(button).to_have_attribute("aria-pressed", "false")
     assert page.evaluate("document.documentElement.dataset.theme") is None  # the system's again
+
+
+# the event log: edit, reply, react, delete, mention, with the keyboard only ------------------
+
+
+def to_message(page, text):
+    """From the composer, back into the log, then Up through the messages to the one with
+    text; every step shows its focus."""
+    tab_to(page, "#log", backwards=True)
+    for _ in range(MAX_TABS):
+        page.keyboard.press("ArrowUp")
+        now = focused(page, "#messages > li")
+        assert now["match"] and now["visible"], now
+        if page.evaluate("() => document.activeElement.querySelector('.body').textContent") == text:
+            return
+    raise AssertionError(f"no message {text!r} reached with ArrowUp")
+
+
+def test_keyboard__edit_with_up_reply_react_and_delete(open_page):
+    path = f"/chat/keys-{uuid.uuid4().hex[:8]}/"
+    bob = open_page("bob", path)
+    connected(bob)
+    bob.locator("#text").fill("can someone review?")
+    bob.locator("#text").press("Enter")
+    page = open_page("alice", path)
+    connected(page)
+    expect(page.locator("#messages > li")).to_have_count(1)
+
+    tab_to(page, "#text")  # edit: Up in the empty composer, Enter saves
+    page.keyboard.type("on it soon")
+    page.keyboard.press("Enter")
+    expect(page.locator("#messages > li.mine .body")).to_have_text(["on it soon"])
+    page.keyboard.press("ArrowUp")
+    assert focused(page, ".editor textarea")["visible"]
+    page.keyboard.press("ControlOrMeta+a")
+    page.keyboard.type("on it now")
+    page.keyboard.press("Enter")
+    expect(page.locator("#text")).to_be_focused()
+    expect(bob.locator("#messages .body")).to_have_text(["can someone review?", "on it now"])
+    expect(bob.locator("#messages .edited")).to_have_text(["(edited)"])
+
+    to_message(page, "can someone review?")  # reply: the message's first action
+    tab_to(page, 'button[data-action="reply"]')
+    page.keyboard.press("Enter")
+    expect(page.locator("#replying")).to_be_visible()
+    expect(page.locator("#text")).to_be_focused()
+    page.keyboard.type("me!")
+    page.keyboard.press("Enter")
+    expect(bob.locator("#messages .quote")).to_have_text(["In reply to you: can someone review?"])
+
+    to_message(page, "can someone review?")  # react: the picker, Escape closes it
+    tab_to(page, 'button[data-action="react"]')
+    page.keyboard.press("Enter")
+    picker = page.get_by_role("dialog", name="React with")
+    expect(picker).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(picker).to_be_hidden()
+    assert focused(page, 'button[data-action="react"]')["match"]  # back where it was
+    page.keyboard.press("Enter")
+    assert focused(page, ".emoji-choice")["visible"]
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")  # the second frequent emoji
+    expect(bob.locator("#messages .reaction")).to_have_text(["❤️1"])
+    tab_to(page, ".reaction", backwards=True)  # the reaction itself toggles mine off
+    page.keyboard.press("Enter")
+    expect(bob.locator("#messages .reaction")).to_have_count(0)
+
+    to_message(page, "on it now")  # delete: a dialog, Escape keeps the message
+    tab_to(page, 'button[data-action="delete"]')
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog", name="Delete this message?")
+    expect(dialog).to_be_visible()
+    assert focused(page, "#confirm-delete-cancel")["visible"]
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    assert focused(page, 'button[data-action="delete"]')["match"]
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert focused(page, "#confirm-delete-ok")["visible"]
+    page.keyboard.press("Enter")
+    expect(bob.locator("#messages .body")).to_have_text(
+        ["can someone review?", "Message deleted", "me!"]
+    )
+    assert focused(page, "#messages > li")["match"]  # the focus stays on the deleted message
+    assert page.errors == []
+
+
+def test_keyboard__mention_completion_with_arrows_enter_tab_and_escape(open_page):
+    path = f"/chat/keys-{uuid.uuid4().hex[:8]}/"
+    for user in ("bob", "carol"):
+        other = open_page(user, path)
+        connected(other)
+        other.locator("#text").fill(f"{user} was here")
+        other.locator("#text").press("Enter")
+        expect(other.locator("#messages > li.mine")).to_have_count(1)
+    page = open_page("alice", path)
+    connected(page)
+    expect(page.locator("#messages > li")).to_have_count(2)
+    tab_to(page, "#text")
+    page.keyboard.type("hi @")
+    options = page.get_by_role("option")
+    expect(options).to_have_text(["@bob", "@carol"])
+    expect(page.locator("#text")).to_have_attribute("aria-activedescendant", "mention-list-0")
+    page.keyboard.press("ArrowDown")
+    expect(options.nth(1)).to_have_attribute("aria-selected", "true")
+    page.keyboard.press("Tab")  # inserts the chosen name, the focus stays
+    expect(page.locator("#text")).to_have_value("hi @carol ")
+    expect(page.locator("#text")).to_be_focused()
+    page.keyboard.type("and @b")
+    expect(options).to_have_text(["@bob"])
+    page.keyboard.press("Escape")  # closes the list, keeps the text
+    expect(options).to_have_count(0)
+    expect(page.locator("#text")).to_have_value("hi @carol and @b")
+    page.keyboard.type("o")
+    page.keyboard.press("Enter")
+    expect(page.locator("#text")).to_have_value("hi @carol and @bob ")
+    page.keyboard.press("Enter")
+    expect(page.locator("#messages .mention")).to_have_text(["@carol", "@bob"])
+    assert page.errors == []

@@ -3,7 +3,7 @@
 // DOM itself. Exposed as window.ChatConnection.
 (function (root) {
   "use strict";
-  const { Backoff, Outbox, Timeline, TypingTracker, closeAction } = root.ChatCore;
+  const { Backoff, Outbox, Timeline, TypingTracker, closeAction, commandFrame } = root.ChatCore;
 
   const MAX_IN_FLIGHT = 4; // fewer than the 5 refusals after which the server closes (4429)
   const HELLO_TIMEOUT = 10000; // a socket that gives no hello by then is closed and retried
@@ -11,12 +11,16 @@
   const STABLE_AFTER = 10000; // a connection that lived this long resets the backoff
   const TYPING_EVERY = 2000;
   const OLDER_PAGE = 50;
+  // Errors that refuse a command for good: sending it again would be refused again.
+  const REFUSALS = new Set([
+    "empty", "too_long", "auth_required", "bad_field", "not_found", "forbidden",
+  ]);
 
   class ChatConnection {
     /**
      * room: the room name; me: the user name ("" when anonymous); view: an object whose
-     * methods (status, message, pending, settled, presence, typing, hidden, older, notice)
-     * are called as things happen; storage: sessionStorage or null (keeps the outbox);
+     * methods (status, message, changed, pending, settled, failed, presence, typing, older,
+     * olderDone, notice) are called as things happen; storage: sessionStorage or null (keeps the outbox);
      * timing: {helloTimeout, pingEvery} in ms, to override the defaults.
      */
     constructor({ room, me, view, storage = null, location = root.location, timing = {} }) {
@@ -52,9 +56,35 @@
 
     // sending -------------------------------------------------------------------------
 
-    /** Queue text (already prepared) and send it when the socket is ready. */
-    send(text) {
-      const entry = this.outbox.add(text);
+    /** Queue text (already prepared), optionally answering message replyTo, and send it
+     * when the socket is ready. */
+    send(text, replyTo = null) {
+      return this._queue({ kind: "message", text, replyTo });
+    }
+
+    /** Give own message target the text (already prepared). */
+    edit(target, text) {
+      return this._queue({ kind: "edit", target, text });
+    }
+
+    /** Delete message target (own, or any as a moderator). */
+    remove(target) {
+      return this._queue({ kind: "delete", target });
+    }
+
+    /** Add (on) or take back (!on) the user's reaction emoji to message target. */
+    react(target, emoji, on) {
+      return this._queue({ kind: "react", target, emoji, on });
+    }
+
+    /** The message state with this user's unacknowledged changes on top (ChatCore.display). */
+    display(seq) {
+      const state = this.timeline.get(seq);
+      return state ? root.ChatCore.display(state, this.outbox.about(seq), this.me) : null;
+    }
+
+    _queue(fields) {
+      const entry = this.outbox.command(fields);
       this._saveOutbox();
       this.view.pending(entry);
       this._flush();
@@ -204,14 +234,14 @@
       this._accept(frame.history || []);
       if (!resumed) {
         this.olderComplete = Boolean(frame.complete);
-        this.timeline.caughtUp(frame.seq);
+        this._caughtUp(frame.seq);
         this.view.olderDone(this.olderComplete);
       } else if (frame.complete) {
-        this.timeline.caughtUp(frame.seq);
+        this._caughtUp(frame.seq);
       } else {
         // More than one page was missed: hello held the first part, resume gets the rest.
         const history = frame.history || [];
-        if (history.length) this.timeline.caughtUp(history[history.length - 1].seq);
+        if (history.length) this._caughtUp(history[history.length - 1].seq);
       }
       this.view.status("connected", { me: this.me });
       this._heartbeat();
@@ -225,12 +255,25 @@
       this._checkGap();
     }
 
+    _on_edit(frame) {
+      this._on_message(frame);
+    }
+
+    _on_delete(frame) {
+      this._on_message(frame);
+    }
+
+    _on_reaction(frame) {
+      this._on_message(frame);
+    }
+
     _on_ack(frame) {
       const entry = frame.client_id ? this.outbox.settle(frame.client_id) : null;
       if (!entry) return;
       this._saveOutbox();
       // Shown as sent now; the message object itself replaces it when it arrives (or has).
-      const known = this.timeline.has(frame.seq) || frame.seq <= this.timeline.cursor;
+      const known =
+        frame.seq === null || this.timeline.has(frame.seq) || frame.seq <= this.timeline.cursor;
       this.view.settled(entry, frame.seq, known);
       this._flush();
     }
@@ -238,13 +281,15 @@
     _on_history(frame) {
       this.loadingOlder = false;
       this.olderComplete = Boolean(frame.complete);
-      const fresh = (frame.messages || []).filter((m) => this.timeline.accept(m).isNew);
+      const fresh = (frame.messages || []).filter(
+        (m) => m.type === "message" && this.timeline.accept(m).isNew,
+      );
       this.view.older(fresh, this.olderComplete);
     }
 
     _on_resumed(frame) {
       this.resuming = false;
-      this.timeline.caughtUp(frame.complete ? frame.seq : this.resumeMax);
+      this._caughtUp(frame.complete ? frame.seq : this.resumeMax);
       if (!frame.complete) this._resume();
       else this._checkGap();
     }
@@ -259,19 +304,19 @@
       this._showTyping();
     }
 
-    _on_hidden(frame) {
-      this.timeline.hide(frame.seq);
-      this.view.hidden(frame.seq);
-    }
-
     _on_error(frame) {
       const code = frame.code;
       if (code === "rate_limited" || code === "unavailable") {
+        // unavailable: the server stored nothing and cannot take commands for a moment.
         const wait = Math.max(1, Number(frame.retry_after) || 1) * 1000;
         this.outbox.requeue(); // everything in flight after it is refused as well
         this.pausedUntil = Date.now() + wait;
-        const why = code === "unavailable" ? "The server is busy" : "You are sending too fast";
-        this.view.notice(`${why}: waiting ${Math.ceil(wait / 1000)} s.`);
+        const seconds = Math.ceil(wait / 1000);
+        this.view.notice(
+          code === "unavailable"
+            ? `The server cannot take messages right now: trying again in ${seconds} s.`
+            : `You are sending too fast: waiting ${seconds} s.`,
+        );
         clearTimeout(this.timers.paused);
         // The refusal may be of a read (resume, history) rather than a message: whatever
         // was asked is asked again once the wait is over.
@@ -285,8 +330,9 @@
           }
           this._flush();
         }, wait);
-      } else if (code === "empty" || code === "too_long" || code === "auth_required") {
-        this._failHead(frame.detail);
+      } else if (REFUSALS.has(code)) {
+        // About the oldest command in flight: the server answers commands in order.
+        this._failHead(frame.detail || `Refused by the server (${code}).`);
       } else {
         this.view.notice(frame.detail || `Server error: ${code}`);
       }
@@ -294,22 +340,37 @@
 
     // seq bookkeeping ---------------------------------------------------------------------
 
-    _accept(messages) {
-      for (const message of messages) {
-        const { isNew } = this.timeline.accept(message);
-        if (this.resuming) this.resumeMax = Math.max(this.resumeMax, message.seq);
+    /** Events in the order they came: messages are shown, changes applied in seq order. */
+    _accept(events) {
+      for (const event of events) {
+        const { isNew, applied } = this.timeline.accept(event);
+        if (this.resuming) this.resumeMax = Math.max(this.resumeMax, event.seq);
         if (!isNew) continue;
-        if (message.client_id && message.user === this.me) {
-          const entry = this.outbox.settle(message.client_id);
-          if (entry) {
-            this._saveOutbox();
-            this.view.settled(entry, message.seq, true);
-          }
-        }
-        this.typingUsers.remove(message.user);
-        this.view.message(message, this.timeline.nextAfter(message.seq));
+        const isMessage = !event.type || event.type === "message";
+        if (isMessage) this._show(this.timeline.get(event.seq));
+        this._changed(applied);
       }
-      if (messages.length) this._showTyping();
+      if (events.length) this._showTyping();
+    }
+
+    _show(message) {
+      if (message.client_id && message.user === this.me) {
+        const entry = this.outbox.settle(message.client_id);
+        if (entry) {
+          this._saveOutbox();
+          this.view.settled(entry, message.seq, true);
+        }
+      }
+      this.typingUsers.remove(message.user);
+      this.view.message(message, this.timeline.nextAfter(message.seq));
+    }
+
+    _changed(applied) {
+      for (const event of applied) this.view.changed(event, this.timeline.get(event.target));
+    }
+
+    _caughtUp(seq) {
+      this._changed(this.timeline.caughtUp(seq));
     }
 
     _checkGap() {
@@ -325,9 +386,7 @@
 
     _flush() {
       if (!this._ready() || Date.now() < this.pausedUntil) return;
-      for (const entry of this.outbox.take(MAX_IN_FLIGHT)) {
-        this._sendFrame({ type: "message", text: entry.text, client_id: entry.clientId });
-      }
+      for (const entry of this.outbox.take(MAX_IN_FLIGHT)) this._sendFrame(commandFrame(entry));
     }
 
     _failHead(reason) {

@@ -1,4 +1,5 @@
-// Pure logic of the chat client: seq order, outbox, backoff, close codes, text helpers.
+// Pure logic of the chat client: outbox, backoff, close codes, text helpers (the room's
+// event log is eventlog.js).
 // No DOM and no sockets here, so every rule can be exercised on its own (see
 // tests/browser/test_core.py). Exposed as window.ChatCore.
 (function (root) {
@@ -54,84 +55,6 @@
     }
   }
 
-  /**
-   * The room's messages by seq: each shown once, in order. `cursor` is the seq up to
-   * which nothing is missing (hidden messages count as known); a live message past
-   * cursor + 1 is a gap, which the connection fills with `resume`.
-   */
-  class Timeline {
-    constructor() {
-      this.cursor = 0;
-      this.messages = new Map(); // seq -> message object
-      this.hidden = new Set();
-      this.seqs = []; // sorted seqs of this.messages
-    }
-
-    has(seq) {
-      return this.messages.has(seq);
-    }
-
-    get oldest() {
-      return this.seqs.length ? this.seqs[0] : null;
-    }
-
-    get newest() {
-      return this.seqs.length ? this.seqs[this.seqs.length - 1] : 0;
-    }
-
-    /** Store a message; {isNew, gap}. A seq seen (or hidden) before is not new. */
-    accept(message) {
-      const seq = message.seq;
-      if (!Number.isSafeInteger(seq) || seq < 1 || this.messages.has(seq) || this.hidden.has(seq)) {
-        return { isNew: false, gap: this.hasGap() };
-      }
-      this.messages.set(seq, message);
-      this.seqs.splice(this._index(seq), 0, seq);
-      this._advance();
-      return { isNew: true, gap: this.hasGap() };
-    }
-
-    /** Everything up to seq is known (hello or `resumed` said so). */
-    caughtUp(seq) {
-      if (seq > this.cursor) this.cursor = seq;
-      this._advance();
-    }
-
-    /** True when a message beyond cursor + 1 arrived: something in between is missing. */
-    hasGap() {
-      return this.newest > this.cursor;
-    }
-
-    /** A moderator hid seq: forget it, and never accept it again. */
-    hide(seq) {
-      this.hidden.add(seq);
-      if (this.messages.delete(seq)) this.seqs.splice(this._index(seq), 1);
-      this._advance();
-    }
-
-    /** The seq shown right after seq (null when seq would be the last). */
-    nextAfter(seq) {
-      const i = this._index(seq + 1);
-      return i < this.seqs.length ? this.seqs[i] : null;
-    }
-
-    _advance() {
-      while (this.messages.has(this.cursor + 1) || this.hidden.has(this.cursor + 1)) this.cursor++;
-    }
-
-    _index(seq) {
-      // first index whose seq is >= seq (binary search)
-      let low = 0;
-      let high = this.seqs.length;
-      while (low < high) {
-        const mid = (low + high) >> 1;
-        if (this.seqs[mid] < seq) low = mid + 1;
-        else high = mid;
-      }
-      return low;
-    }
-  }
-
   /** A client_id the contract accepts (^[A-Za-z0-9_-]{1,64}$), random enough to be unique. */
   function newClientId() {
     const bytes = new Uint8Array(12);
@@ -139,20 +62,68 @@
     return "c-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   }
 
+  // What an outbox entry keeps besides its client_id, per command type.
+  const COMMAND_FIELDS = {
+    message: ["text", "replyTo"],
+    edit: ["target", "text"],
+    delete: ["target"],
+    react: ["target", "emoji", "on"],
+  };
+
+  /** The wire frame of an outbox entry. */
+  function commandFrame(entry) {
+    const frame = { type: entry.kind, client_id: entry.clientId };
+    if (entry.kind === "message") {
+      frame.text = entry.text;
+      if (entry.replyTo) frame.reply_to = entry.replyTo;
+    } else {
+      frame.target = entry.target;
+      if (entry.kind === "edit") frame.text = entry.text;
+      if (entry.kind === "react") Object.assign(frame, { emoji: entry.emoji, on: entry.on });
+    }
+    return frame;
+  }
+
+  function makeEntry(fields, clientId) {
+    const kind = COMMAND_FIELDS[fields.kind] ? fields.kind : "message";
+    const entry = { clientId, kind, state: "queued" };
+    for (const name of COMMAND_FIELDS[kind]) {
+      entry[name] = fields[name] === undefined ? null : fields[name];
+    }
+    return entry;
+  }
+
   /**
-   * Messages not yet acknowledged, oldest first. Each keeps its client_id, so sending it
-   * again after a reconnect is safe: the server stores a client_id once.
-   * States: queued (to send), inflight (sent on this socket), failed (server refused it).
+   * Commands not yet acknowledged (messages, edits, deletions, reactions), oldest first.
+   * Each keeps its client_id, so sending it again after a reconnect is safe: the server
+   * stores a client_id once. States: queued (to send), inflight (sent on this socket),
+   * failed (server refused it).
    */
   class Outbox {
     constructor(entries = []) {
-      this.entries = entries.map((e) => ({ clientId: e.clientId, text: e.text, state: "queued" }));
+      this.entries = entries
+        .filter((e) => e && typeof e.clientId === "string")
+        .map((e) => makeEntry(e, e.clientId));
     }
 
+    /** Queue a message (text, or {text, replyTo}). */
     add(text, clientId = newClientId()) {
-      const entry = { clientId, text, state: "queued" };
+      const fields = typeof text === "string" ? { text } : text;
+      return this.command({ ...fields, kind: "message" }, clientId);
+    }
+
+    /** Queue any command: {kind: "message"|"edit"|"delete"|"react", ...its fields}. */
+    command(fields, clientId = newClientId()) {
+      const entry = makeEntry(fields, clientId);
       this.entries.push(entry);
       return entry;
+    }
+
+    /** The entries not failed that change message target (edits, deletions, reactions). */
+    about(target) {
+      return this.entries.filter(
+        (e) => e.kind !== "message" && e.target === target && e.state !== "failed",
+      );
     }
 
     /** Mark up to `limit` in flight in total; returns the entries to send now. */
@@ -176,7 +147,7 @@
       return i < 0 ? null : this.entries.splice(i, 1)[0];
     }
 
-    /** The oldest entry in flight: the one an error frame about a message refers to. */
+    /** The oldest entry in flight: the one an error frame about a command refers to. */
     head() {
       return this.entries.find((e) => e.state === "inflight") || null;
     }
@@ -195,12 +166,57 @@
       return this.entries.filter((e) => e.state !== "failed").length;
     }
 
-    /** What survives a page reload (sessionStorage): unsent texts with their client_ids. */
+    /** What survives a page reload (sessionStorage): unsent commands with their client_ids. */
     toJSON() {
       return this.entries
         .filter((e) => e.state !== "failed")
-        .map((e) => ({ clientId: e.clientId, text: e.text }));
+        .map(({ state, ...kept }) => kept);
     }
+  }
+
+  /** An emoji the server may take: 1 to 8 code points, no white space, no control character. */
+  function validEmoji(value) {
+    const n = codePoints(value);
+    return n >= 1 && n <= 8 && !/[\s\p{Cc}]/u.test(value) && /[\p{Extended_Pictographic}\u20e3]/u.test(value);
+  }
+
+  /**
+   * Split text into [{text}] and [{text, mention}] parts: each `@name` of a name in mentions
+   * (the `@` at the start or after a character that is not a letter, digit or underscore;
+   * the longest name first, so that @ann.lee is not read as @ann).
+   */
+  function mentionParts(text, mentions) {
+    if (!mentions || !mentions.length || !text.includes("@")) return [{ text }];
+    const names = [...mentions].sort((a, b) => b.length - a.length);
+    const parts = [];
+    let last = 0;
+    for (let i = text.indexOf("@"); i >= 0; i = text.indexOf("@", i + 1)) {
+      if (i < last || (i > 0 && /[\p{L}\p{N}_]/u.test(text[i - 1]))) continue;
+      const name = names.find((n) => text.startsWith(n, i + 1) && !/[\p{L}\p{N}_]/u.test(text[i + 1 + n.length] || ""));
+      if (!name) continue;
+      if (i > last) parts.push({ text: text.slice(last, i) });
+      parts.push({ text: "@" + name, mention: name });
+      last = i + 1 + name.length;
+    }
+    if (last < text.length) parts.push({ text: text.slice(last) });
+    return parts;
+  }
+
+  /** The `@word` being typed just before the caret: {start, query} or null. */
+  function mentionQuery(value, caret) {
+    const before = value.slice(0, caret);
+    const match = /(?:^|[^\p{L}\p{N}_])@([\w.+-]{0,150})$/u.exec(before);
+    if (!match) return null;
+    return { start: caret - match[1].length - 1, query: match[1] };
+  }
+
+  /** Up to limit names from names that start with query (case-insensitive), sorted, me left out. */
+  function completeNames(names, query, me, limit = 8) {
+    const q = query.toLowerCase();
+    return [...new Set(names)]
+      .filter((n) => n && n !== me && n.toLowerCase().startsWith(q))
+      .sort((a, b) => a.localeCompare(b))
+      .slice(0, limit);
   }
 
   /** Who is typing: a notice lasts `ttl` ms after the last `typing` frame of that user. */
@@ -290,8 +306,12 @@
     MAX_TEXT,
     closeAction,
     Backoff,
-    Timeline,
     Outbox,
+    commandFrame,
+    validEmoji,
+    mentionParts,
+    mentionQuery,
+    completeNames,
     TypingTracker,
     newClientId,
     codePoints,

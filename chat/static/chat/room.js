@@ -2,7 +2,8 @@
 // User data reaches the page only through textContent and checked hrefs, never as HTML.
 (function () {
   "use strict";
-  const { prepareText, linkParts, presenceSummary, MAX_TEXT } = window.ChatCore;
+  const { prepareText, presenceSummary, MAX_TEXT } = window.ChatCore;
+  const { ChatMessages } = window;
   const $ = (id) => document.getElementById(id);
 
   const root = $("chat");
@@ -31,53 +32,25 @@
   const pendingEls = new Map(); // client_id -> <li> of an outbox entry
   const sentEls = new Map(); // seq -> <li> acked, until its message object arrives
 
-  const clock = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
-  const dayClock = new Intl.DateTimeFormat(undefined, {
-    weekday: "short", day: "numeric", month: "short", hour: "numeric", minute: "2-digit",
+  const el = ChatMessages.el;
+  const moderator = root.dataset.moderator === "1";
+  /** What ChatMessages needs to draw a message for this reader. */
+  const drawing = () => ({
+    me: connection.me,
+    moderator,
+    lookup: (seq) => connection.timeline.get(seq),
   });
-  const fullDate = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "medium" });
 
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
-
-  function localTime(iso) {
-    const when = new Date(iso);
-    if (Number.isNaN(when.getTime())) return el("time", "time", "");
-    const today = new Date().toDateString() === when.toDateString();
-    const node = el("time", "time", (today ? clock : dayClock).format(when));
-    node.dateTime = iso;
-    node.title = fullDate.format(when);
-    return node;
-  }
-
-  function body(text) {
-    const node = el("div", "body");
-    for (const part of linkParts(text)) {
-      if (part.href) {
-        const link = el("a", null, part.text);
-        link.href = part.href;
-        link.rel = "noopener noreferrer nofollow ugc";
-        link.target = "_blank";
-        node.append(link);
-      } else {
-        node.append(document.createTextNode(part.text));
-      }
+  /** Draw message seq again (its state, or the reader's own pending changes, moved). */
+  function redraw(seq) {
+    const li = shown.get(seq);
+    const current = connection.display(seq);
+    if (li && current) ChatMessages.draw(li, current, drawing());
+    for (const quoting of list.querySelectorAll(`.quote[data-target="${seq}"]`)) {
+      const message = quoting.closest(".message");
+      const state = message && connection.display(Number(message.dataset.seq));
+      if (state) ChatMessages.draw(message, state, drawing());
     }
-    return node;
-  }
-
-  function messageItem(author, mine, timeNode, text) {
-    const li = el("li", mine ? "message mine" : "message");
-    const meta = el("div", "meta");
-    meta.append(el("span", "author", author));
-    if (mine) meta.append(el("span", "you", "you"));
-    if (timeNode) meta.append(timeNode);
-    li.append(meta, body(text));
-    return li;
   }
 
   /** The first shown message from seq on (seqs the timeline holds but not shown yet skipped). */
@@ -116,16 +89,15 @@
 
   const ANNOUNCED_KEPT = 20;
   const ANNOUNCE_EACH = 3; // a larger batch is announced as "N new messages"
-  const clip = (text) => (text.length > 200 ? text.slice(0, 199) + "…" : text);
-
   function announce(text) {
     announcer.append(el("p", null, text));
     while (announcer.childElementCount > ANNOUNCED_KEPT) announcer.firstElementChild.remove();
   }
 
   function announceMessages(messages) {
-    if (messages.length > ANNOUNCE_EACH) announce(`${messages.length} new messages`);
-    else for (const m of messages) announce(`${m.user}: ${clip(m.text)}`);
+    // A message object, or a sentence about a change (an edit, a deletion, a reaction).
+    if (messages.length > ANNOUNCE_EACH) announce(`${messages.length} new messages or changes`);
+    else for (const m of messages) announce(typeof m === "string" ? m : ChatMessages.summary(m));
   }
 
   // Messages arrive in batches (hello's history, a resume, a page of scrollback, a message):
@@ -208,6 +180,22 @@
 
   // what the connection reports ----------------------------------------------------------
 
+  const FAILED = {
+    edit: "Your edit was not saved",
+    delete: "The message was not deleted",
+    react: "Your reaction was not saved",
+  };
+
+  /** A short sentence for a screen reader about someone else's change. */
+  function changeSentence(event, state) {
+    const whose = state.user === connection.me ? "your message" : `a message by ${state.user}`;
+    if (event.type === "edit") return `${event.user} edited ${event.user === state.user ? "their message" : whose}.`;
+    if (event.type === "delete") {
+      return event.user === state.user ? `${event.user} deleted their message.` : `A moderator deleted ${whose}.`;
+    }
+    return `${event.user} ${event.on ? "reacted" : "took back"} ${event.emoji} ${event.on ? "to" : "on"} ${whose}.`;
+  }
+
   const view = {
     status(state, info) {
       clearInterval(countdown);
@@ -244,8 +232,7 @@
     message(message, nextSeq) {
       joinBatch();
       const mine = Boolean(connection.me) && message.user === connection.me;
-      const li = messageItem(message.user, mine, localTime(message.ts), message.text);
-      li.dataset.seq = message.seq;
+      const li = ChatMessages.create(connection.display(message.seq) || message, drawing());
       const stale = sentEls.get(message.seq);
       if (stale) {
         stale.remove();
@@ -255,6 +242,9 @@
       list.insertBefore(li, before);
       shown.set(message.seq, li);
       if (live && !loadingOlder && !mine) batch.fresh.push(message);
+      for (const quoting of list.querySelectorAll(`.quote[data-target="${message.seq}"]`)) {
+        redraw(Number(quoting.closest(".message").dataset.seq)); // an answer shown before it
+      }
       if (before === null) {
         batch.newest = true;
         batch.mine = batch.mine || mine;
@@ -274,6 +264,7 @@
       loadingOlder = false;
       this.olderDone(complete);
       log.scrollTop = top + (log.scrollHeight - height);
+      page.afterOlder();
     },
 
     olderDone(complete) {
@@ -282,16 +273,33 @@
       beginning.hidden = !complete;
     },
 
+    /** An event applied to message state (live, resumed, or at a reconnect). */
+    changed(event, state) {
+      if (!shown.has(event.target)) return;
+      for (const hook of page.changeHooks) hook(event, state);
+      joinBatch();
+      redraw(event.target);
+      if (live && !loadingOlder && event.user !== connection.me) {
+        batch.fresh.push(changeSentence(event, state));
+      }
+    },
+
     pending(entry) {
-      const li = messageItem(connection.me, true, el("span", "state", "pending"), entry.text);
-      li.classList.add("pending");
-      li.dataset.clientId = entry.clientId;
+      if (entry.kind !== "message") {
+        redraw(entry.target);
+        return;
+      }
+      const li = ChatMessages.pendingItem(entry, drawing());
       pendingEls.set(entry.clientId, li);
       outboxList.append(li);
       toBottom();
     },
 
     settled(entry, seq, known) {
+      if (entry.kind !== "message") {
+        redraw(entry.target);
+        return;
+      }
       const li = pendingEls.get(entry.clientId);
       pendingEls.delete(entry.clientId);
       if (!li) return;
@@ -306,6 +314,12 @@
     },
 
     failed(entry, reason) {
+      if (entry.kind !== "message") {
+        connection.outbox.settle(entry.clientId); // nothing to retry: the server refused it
+        redraw(entry.target);
+        showNotice(`${FAILED[entry.kind]}: ${reason}`);
+        return;
+      }
       const li = pendingEls.get(entry.clientId);
       if (!li) return;
       li.classList.replace("pending", "failed");
@@ -320,16 +334,6 @@
       });
       why.append(remove);
       li.append(why);
-    },
-
-    hidden(seq) {
-      const author = shown.get(seq)?.querySelector(".author")?.textContent;
-      for (const map of [shown, sentEls]) {
-        const li = map.get(seq);
-        if (li) li.remove();
-        map.delete(seq);
-      }
-      if (author) announce(`A message by ${author} was removed.`);
     },
 
     presence(users, anonymous, me) {
@@ -362,6 +366,22 @@
   });
   window.chatConnection = connection; // for the curious, and for the browser tests
 
+  // What the page's other scripts (actions.js, mentions.js) work with.
+  const page = {
+    connection,
+    shown,
+    redraw,
+    announce,
+    showNotice,
+    reply: null, // the seq the next message answers (actions.js sets it)
+    clearReply() {
+      page.reply = null;
+    },
+    afterOlder() {},
+    changeHooks: [], // (event, state) for each change applied to a shown message
+  };
+  window.ChatRoom = page;
+
   // the composer -------------------------------------------------------------------------
 
   function updateCounter() {
@@ -382,7 +402,8 @@
         showNotice(`A message is at most ${MAX_TEXT} characters; this one has ${prepared.length}.`);
         return;
       }
-      connection.send(prepared.text);
+      connection.send(prepared.text, page.reply);
+      if (page.reply) page.clearReply();
       input.value = "";
       updateCounter();
       input.focus();
