@@ -31,7 +31,7 @@ from . import mentions as mention_names
 from . import protocol
 from .models import Event, Mention, Message, Reaction, Room
 
-__all__ = ["Post", "Change", "Stored", "store_posts", "read_page", "read_events"]
+__all__ = ["Post", "Change", "Stored", "store_posts", "check", "read_page", "read_events"]
 
 # Rows per INSERT: SQLite allows 32,766 parameters, PostgreSQL 65,535; 10 per row.
 INSERT_CHUNK = 500
@@ -138,22 +138,19 @@ def _lock_room(cursor, n, room_id):
 
 
 def _existing(room_id, items):
-    """{(user_id, client_id): Stored-like tuple (seq, message or None)} already stored for the
-    items' client ids, as messages or as other events."""
+    """{(user_id, client_id): seq} already stored for the items' client ids, as messages or
+    as other events."""
     keyed = {(p.user_id, p.client_id) for p in items if p.client_id is not None}
     if not keyed:
         return {}
     users = {user_id for user_id, _ in keyed}
     client_ids = {client_id for _, client_id in keyed}
     found = {}
-    for m in Message.objects.filter(
-        room_id=room_id, user_id__in=users, client_id__in=client_ids
-    ).only("seq", "text", "original", "created", "client_id", "user_id"):
-        found[(m.user_id, m.client_id)] = (m.seq, m)
-    for user_id, client_id, seq in Event.objects.filter(
-        room_id=room_id, user_id__in=users, client_id__in=client_ids
-    ).values_list("user_id", "client_id", "seq"):
-        found[(user_id, client_id)] = (seq, None)
+    for model in (Message, Event):
+        for user_id, client_id, seq in model.objects.filter(
+            room_id=room_id, user_id__in=users, client_id__in=client_ids
+        ).values_list("user_id", "client_id", "seq"):
+            found[(user_id, client_id)] = seq
     return {key: value for key, value in found.items() if key in keyed}
 
 
@@ -236,16 +233,64 @@ def _refused(batch, item, code, detail):
     )  # fmt: skip
 
 
+def _target_of(item):
+    """The seq of the message item is about (a Change's target, a Post's reply_to), or None."""
+    return item.reply_to if isinstance(item, Post) else item.target
+
+
+def _refusal(room, item, message):
+    """(code, detail) when the log's rules refuse item in room, message being the message
+    it is about (None when no such message exists); None when they allow it."""
+    target = _target_of(item)
+    if message is None:
+        return "not_found", f"No message {target} in this room."
+    if isinstance(item, Post):
+        return (
+            ("forbidden", f"Message {target} is deleted: no replies.") if message.deleted else None
+        )
+    if item.kind == "edit":
+        if message.user_id != item.user_id:
+            return "forbidden", "Only its author can edit a message."
+        if message.deleted:
+            return "forbidden", "A deleted message cannot be edited."
+    elif item.kind == "delete":
+        if message.deleted:
+            return "forbidden", f"Message {target} is deleted already."
+        moderator = item.moderator or (room.is_private and room.owner_id == item.user_id)
+        if message.user_id != item.user_id and not moderator:
+            return "forbidden", "Only its author or a moderator can delete a message."
+    elif message.deleted:
+        return "forbidden", "Nobody can react to a deleted message."
+    elif item.on and _one_emoji_too_many(message, item.emoji):
+        return "bad_field", f"A message has at most {protocol.MAX_REACTIONS} different emoji."
+    return None
+
+
+def _one_emoji_too_many(message, emoji):
+    reactions = Reaction.objects.filter(message=message)
+    return (
+        not reactions.filter(emoji=emoji).exists()
+        and reactions.values("emoji").distinct().count() >= protocol.MAX_REACTIONS
+    )
+
+
+def check(room_id, item):
+    """The refusal (code, detail) the log's rules give item now, or None: read without the
+    room's lock, for the order of errors (a rule's error comes before rate_limited)."""
+    target = _target_of(item)
+    room = Room.objects.filter(pk=room_id).first()
+    if target is None or room is None:
+        return None
+    return _refusal(room, item, Message.objects.filter(room_id=room_id, seq=target).first())
+
+
 def _post(batch, post):
     if post.reply_to is not None:
         batch.flush()
         target = Message.objects.filter(room_id=batch.room.pk, seq=post.reply_to).first()
-        if target is None:
-            return _refused(batch, post, "not_found", f"No message {post.reply_to} in this room.")
-        if target.deleted:
-            return _refused(
-                batch, post, "forbidden", f"Message {post.reply_to} is deleted: no replies."
-            )
+        refusal = _refusal(batch.room, post, target)
+        if refusal is not None:
+            return _refused(batch, post, *refusal)
     users = mention_names.resolve(batch.room, post.text)
     seq = batch.next_seq()
     names = [name for _, name in users]
@@ -278,8 +323,9 @@ def _event(batch, change, kind, **fields):
 def _change(batch, change):
     batch.flush()
     message = Message.objects.filter(room_id=batch.room.pk, seq=change.target).first()
-    if message is None:
-        return _refused(batch, change, "not_found", f"No message {change.target} in this room.")
+    refusal = _refusal(batch.room, change, message)
+    if refusal is not None:
+        return _refused(batch, change, *refusal)
     handler = {"edit": _edit, "delete": _delete, "react": _react}[change.kind]
     return handler(batch, change, message)
 
@@ -291,10 +337,6 @@ def _stored(batch, change, seq, frame):
 
 
 def _edit(batch, change, message):
-    if message.user_id != change.user_id:
-        return _refused(batch, change, "forbidden", "Only its author can edit a message.")
-    if message.deleted:
-        return _refused(batch, change, "forbidden", "A deleted message cannot be edited.")
     users = mention_names.resolve(batch.room, change.text)
     names = " ".join(name for _, name in users)
     seq = _event(batch, change, Event.EDIT, text=change.text, mentions=names)
@@ -315,15 +357,6 @@ def _edit(batch, change, message):
 
 
 def _delete(batch, change, message):
-    if message.deleted:
-        return _refused(batch, change, "forbidden", f"Message {change.target} is deleted already.")
-    moderator = change.moderator or (
-        batch.room.is_private and batch.room.owner_id == change.user_id
-    )
-    if message.user_id != change.user_id and not moderator:
-        return _refused(
-            batch, change, "forbidden", "Only its author or a moderator can delete a message."
-        )
     seq = _event(batch, change, Event.DELETE)
     # Nothing of a deleted message is kept or sent again: its text, its edits' texts,
     # its mentions and its reactions go.
@@ -340,23 +373,12 @@ def _delete(batch, change, message):
 
 
 def _react(batch, change, message):
-    if message.deleted:
-        return _refused(batch, change, "forbidden", "Nobody can react to a deleted message.")
-    reactions = Reaction.objects.filter(message=message)
-    mine = reactions.filter(user_id=change.user_id, emoji=change.emoji)
+    mine = Reaction.objects.filter(message=message, user_id=change.user_id, emoji=change.emoji)
     if change.on == mine.exists():  # adding one they have, or removing one they have not
         return Stored(
             batch.room.name, None, change.username, "", batch.now, change.client_id, False
         )
     if change.on:
-        if (
-            not reactions.filter(emoji=change.emoji).exists()
-            and reactions.values("emoji").distinct().count() >= protocol.MAX_REACTIONS
-        ):
-            return _refused(
-                batch, change, "bad_field",
-                f"A message has at most {protocol.MAX_REACTIONS} different emoji.",
-            )  # fmt: skip
         Reaction.objects.create(message=message, user_id=change.user_id, emoji=change.emoji)
     else:
         mine.delete()
@@ -367,19 +389,19 @@ def _react(batch, change, message):
     return _stored(batch, change, seq, frame)
 
 
-def _repeat(batch, item, seq, message):
-    """The outcome of a client_id stored before: the first event's seq (and message)."""
-    if message is None:
-        return Stored(batch.room.name, seq, item.username, "", batch.now, item.client_id, False)
-    if isinstance(message, Stored):  # the same client_id twice in one batch
-        return replace(message, created_now=False)
-    text = message.original if message.original is not None else message.text
-    frame = protocol.message_object(
-        batch.room.name, seq, item.username, text, message.created, message.client_id
-    )
+def _repeat(batch, item, seq, first=None):
+    """The outcome of a client_id stored before: its first event's seq and frame, as the
+    log holds it (a message as posted), to be acked and published again (the attempt that
+    stored it may have been cut before its publish). first: its Stored, when it was stored
+    earlier in this batch."""
+    if first is not None:
+        return replace(first, created_now=False)
+    batch.flush()
+    [frame], _, _ = read_events(batch.room.pk, batch.room.name, after=seq - 1, upto=seq, limit=1)
     return Stored(
-        batch.room.name, seq, item.username, text, message.created, message.client_id, False, frame
-    )
+        batch.room.name, seq, item.username, frame.get("text", ""), _aware(frame["ts"]),
+        item.client_id, False, frame,
+    )  # fmt: skip
 
 
 def store_posts(room_id, items):
@@ -394,15 +416,19 @@ def store_posts(room_id, items):
         room_name, seq, is_private, owner_id = row
         batch = _Batch(cursor, n, _room(room_id, room_name, is_private, owner_id), seq, now)
         existing = _existing(room_id, items) if _any_stored(cursor, n, room_id, items) else {}
+        firsts = {}  # (user_id, client_id) -> the Stored of an item of this batch
         results = []
         for item in items:
             key = (item.user_id, item.client_id)
+            if item.client_id is not None and key in firsts:
+                results.append(_repeat(batch, item, firsts[key].seq, firsts[key]))
+                continue
             if item.client_id is not None and key in existing:
-                results.append(_repeat(batch, item, *existing[key]))
+                results.append(_repeat(batch, item, existing[key]))
                 continue
             result = _post(batch, item) if isinstance(item, Post) else _change(batch, item)
             if item.client_id is not None and result.seq is not None and result.created_now:
-                existing[key] = (result.seq, result if isinstance(item, Post) else None)
+                firsts[key] = result
             results.append(result)
         batch.flush()
         if batch.stored_any:
