@@ -147,9 +147,11 @@ def _existing(room_id, items):
     client_ids = {client_id for _, client_id in keyed}
     found = {}
     for model in (Message, Event):
-        for user_id, client_id, seq in model.objects.filter(
-            room_id=room_id, user_id__in=users, client_id__in=client_ids
-        ).values_list("user_id", "client_id", "seq"):
+        for user_id, client_id, seq in (
+            model.objects.filter(room_id=room_id, user_id__in=users, client_id__in=client_ids)
+            .order_by()
+            .values_list("user_id", "client_id", "seq")
+        ):
             found[(user_id, client_id)] = seq
     return {key: value for key, value in found.items() if key in keyed}
 
@@ -209,9 +211,9 @@ class _Batch:
         self.rows = []
         if self.mentioned:
             ids = dict(
-                Message.objects.filter(
-                    room_id=self.room.pk, seq__in=list(self.mentioned)
-                ).values_list("seq", "pk")
+                Message.objects.filter(room_id=self.room.pk, seq__in=list(self.mentioned))
+                .order_by()
+                .values_list("seq", "pk")
             )
             Mention.objects.bulk_create(
                 Mention(message_id=ids[seq], user_id=user_id, room_id=self.room.pk, seq=seq)
@@ -231,6 +233,13 @@ def _refused(batch, item, code, detail):
         batch.room.name, None, item.username, "", batch.now, item.client_id, False,
         error=(code, detail),
     )  # fmt: skip
+
+
+def _message_at(room_id, seq):
+    """The message of the room at seq, or None: one lookup on the (room, seq) index (no
+    default ordering, which would join the room to sort one row by its name)."""
+    found = list(Message.objects.filter(room_id=room_id, seq=seq).order_by()[:1])
+    return found[0] if found else None
 
 
 def _target_of(item):
@@ -281,13 +290,13 @@ def check(room_id, item):
     room = Room.objects.filter(pk=room_id).first()
     if target is None or room is None:
         return None
-    return _refusal(room, item, Message.objects.filter(room_id=room_id, seq=target).first())
+    return _refusal(room, item, _message_at(room_id, target))
 
 
 def _post(batch, post):
     if post.reply_to is not None:
         batch.flush()
-        target = Message.objects.filter(room_id=batch.room.pk, seq=post.reply_to).first()
+        target = _message_at(batch.room.pk, post.reply_to)
         refusal = _refusal(batch.room, post, target)
         if refusal is not None:
             return _refused(batch, post, *refusal)
@@ -322,7 +331,7 @@ def _event(batch, change, kind, **fields):
 
 def _change(batch, change):
     batch.flush()
-    message = Message.objects.filter(room_id=batch.room.pk, seq=change.target).first()
+    message = _message_at(batch.room.pk, change.target)
     refusal = _refusal(batch.room, change, message)
     if refusal is not None:
         return _refused(batch, change, *refusal)
