@@ -515,13 +515,14 @@ def read_page(room_id, room_name, *, upto=None, after=None, before=None, limit, 
     users, user_pk, username = _user_names()
     with connection.cursor() as cursor:
         latest = latest_seq(cursor, room_id) if upto is None else upto
-        where, params = [f"m.{n['m_room']} = %s", f"m.{n['m_seq']} <= %s"], [room_id, latest]
+        # One upper bound: given two (seq <= latest AND seq < before), SQLite ranges the
+        # (room, seq) index on one and filters on the other, and a page deep in a long room
+        # would walk every row above it.
+        highest = latest if before is None else min(latest, before - 1)
+        where, params = [f"m.{n['m_room']} = %s", f"m.{n['m_seq']} <= %s"], [room_id, highest]
         if after is not None:
             where.append(f"m.{n['m_seq']} > %s")
             params.append(after)
-        if before is not None:
-            where.append(f"m.{n['m_seq']} < %s")
-            params.append(before)
         order = "DESC" if newest else "ASC"
         cursor.execute(
             f"SELECT m.{n['m_seq']}, u.{username}, m.{n['m_text']}, m.{n['m_created']},"

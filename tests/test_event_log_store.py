@@ -4,6 +4,7 @@ emoji rule, chat.mentions' rule of where a mention starts (real database)."""
 import json
 
 import pytest
+from django.db import connection
 from django.test import Client
 
 from chat import api, eventlog, mentions, protocol, services, store, token_auth
@@ -164,3 +165,37 @@ def test_api_get__current_state_without_since_every_event_with_it(people, bot_to
     ]  # fmt: skip
     assert log["messages"][0]["text"] == "helo" and log["complete"]
     assert eventlog.fold(log["messages"]) == eventlog.fold(page["messages"])
+
+
+# Reading cost: a page deep in a long room reads its page, not the room.
+
+
+def _vm_steps(read):
+    """How many SQLite virtual-machine steps read() takes (counted per 100), a measure of
+    the rows it visits that does not depend on the machine's speed (the tests' database
+    is SQLite)."""
+    raw = connection.connection
+    steps = [0]
+
+    def count():
+        steps[0] += 1
+        return 0
+
+    raw.set_progress_handler(count, 100)
+    try:
+        read()
+    finally:
+        raw.set_progress_handler(None, 100)
+    return steps[0]
+
+
+def test_a_history_page_deep_in_a_long_room_costs_what_the_latest_page_costs(people):
+    alice = people["alice"]
+    room = services.get_or_create_room("long")
+    services.post_messages(
+        room.pk, [store.Post(alice.pk, "alice", f"m{i}", None) for i in range(3000)]
+    )
+    connection.ensure_connection()
+    latest = _vm_steps(lambda: store.read_page(room.pk, "long", limit=50, newest=True))
+    deep = _vm_steps(lambda: store.read_page(room.pk, "long", before=100, limit=50, newest=True))
+    assert deep <= 2 * latest + 10, (deep, latest)
