@@ -120,6 +120,11 @@ def _names():
         "e_on": column(event, "on"),
         "e_client": column(event, "client_id"),
         "e_created": column(event, "created"),
+        "mention": quote(Mention._meta.db_table),
+        "mn_message": quote(Mention._meta.get_field("message").column),
+        "mn_user": quote(Mention._meta.get_field("user").column),
+        "mn_room": quote(Mention._meta.get_field("room").column),
+        "mn_seq": quote(Mention._meta.get_field("seq").column),
         "r_message": quote(Reaction._meta.get_field("message").column),
         "r_user": quote(Reaction._meta.get_field("user").column),
         "r_emoji": quote(Reaction._meta.get_field("emoji").column),
@@ -235,11 +240,57 @@ def _refused(batch, item, code, detail):
     )  # fmt: skip
 
 
-def _message_at(room_id, seq):
-    """The message of the room at seq, or None: one lookup on the (room, seq) index (no
-    default ordering, which would join the room to sort one row by its name)."""
-    found = list(Message.objects.filter(room_id=room_id, seq=seq).order_by()[:1])
-    return found[0] if found else None
+@dataclass(frozen=True)
+class _Target:
+    """What the rules and the changes need of the message a command is about."""
+
+    id: int
+    seq: int
+    user_id: int
+    deleted: bool
+    mentions: str
+
+
+@dataclass(frozen=True)
+class _Reactions:
+    """A message's reactions as a `react` needs them: how many distinct emoji, how many
+    users give this emoji, whether this user does."""
+
+    distinct: int
+    this_emoji: int
+    mine: bool
+
+
+def _target(cursor, n, room_id, seq):
+    """The message of the room at seq, or None: one probe of the (room, seq) index."""
+    cursor.execute(
+        f"SELECT {n['m_id']}, {n['m_user']}, {n['m_deleted']}, {n['m_mentions']}"
+        f" FROM {n['message']} WHERE {n['m_room']} = %s AND {n['m_seq']} = %s",
+        [room_id, seq],
+    )
+    row = cursor.fetchone()
+    return None if row is None else _Target(row[0], seq, row[1], bool(row[2]), row[3])
+
+
+def _reactions_of(cursor, n, message_id, emoji, user_id):
+    cursor.execute(
+        f"SELECT COUNT(DISTINCT {n['r_emoji']}),"
+        f" SUM(CASE WHEN {n['r_emoji']} = %s THEN 1 ELSE 0 END),"
+        f" SUM(CASE WHEN {n['r_emoji']} = %s AND {n['r_user']} = %s THEN 1 ELSE 0 END)"
+        f" FROM {n['reaction']} WHERE {n['r_message']} = %s",
+        [emoji, emoji, user_id, message_id],
+    )
+    distinct, this_emoji, mine = cursor.fetchone()
+    return _Reactions(distinct or 0, this_emoji or 0, bool(mine))
+
+
+def _facts(cursor, n, room_id, item):
+    """(the message item is about or None, its reactions for a `react` or None)."""
+    target = _target(cursor, n, room_id, _target_of(item))
+    reactions = None
+    if target is not None and isinstance(item, Change) and item.kind == "react":
+        reactions = _reactions_of(cursor, n, target.id, item.emoji, item.user_id)
+    return target, reactions
 
 
 def _target_of(item):
@@ -247,9 +298,10 @@ def _target_of(item):
     return item.reply_to if isinstance(item, Post) else item.target
 
 
-def _refusal(room, item, message):
+def _refusal(room, item, message, reactions=None):
     """(code, detail) when the log's rules refuse item in room, message being the message
-    it is about (None when no such message exists); None when they allow it."""
+    it is about (None when no such message exists) and reactions its reactions (for a
+    `react`); None when they allow it."""
     target = _target_of(item)
     if message is None:
         return "not_found", f"No message {target} in this room."
@@ -270,34 +322,27 @@ def _refusal(room, item, message):
             return "forbidden", "Only its author or a moderator can delete a message."
     elif message.deleted:
         return "forbidden", "Nobody can react to a deleted message."
-    elif item.on and _one_emoji_too_many(message, item.emoji):
+    elif item.on and not reactions.this_emoji and reactions.distinct >= protocol.MAX_REACTIONS:
         return "bad_field", f"A message has at most {protocol.MAX_REACTIONS} different emoji."
     return None
-
-
-def _one_emoji_too_many(message, emoji):
-    reactions = Reaction.objects.filter(message=message)
-    return (
-        not reactions.filter(emoji=emoji).exists()
-        and reactions.values("emoji").distinct().count() >= protocol.MAX_REACTIONS
-    )
 
 
 def check(room_id, item):
     """The refusal (code, detail) the log's rules give item now, or None: read without the
     room's lock, for the order of errors (a rule's error comes before rate_limited)."""
-    target = _target_of(item)
     room = Room.objects.filter(pk=room_id).first()
-    if target is None or room is None:
+    if _target_of(item) is None or room is None:
         return None
-    return _refusal(room, item, _message_at(room_id, target))
+    with connection.cursor() as cursor:
+        return _refusal(room, item, *_facts(cursor, _names(), room_id, item))
 
 
 def _post(batch, post):
     if post.reply_to is not None:
         batch.flush()
-        target = _message_at(batch.room.pk, post.reply_to)
-        refusal = _refusal(batch.room, post, target)
+        refusal = _refusal(
+            batch.room, post, _target(batch.cursor, batch.n, batch.room.pk, post.reply_to)
+        )
         if refusal is not None:
             return _refused(batch, post, *refusal)
     users = mention_names.resolve(batch.room, post.text)
@@ -320,23 +365,36 @@ def _post(batch, post):
     )
 
 
-def _event(batch, change, kind, **fields):
+_EVENT_COLUMNS = (
+    "e_room", "e_seq", "e_kind", "e_user", "e_target", "e_text", "e_mentions", "e_emoji", "e_on",
+    "e_client", "e_created",
+)  # fmt: skip
+
+
+def _event(batch, change, kind, text="", mentions="", emoji="", on=False):
+    """Insert the change's event with the room's next seq; returns the seq."""
     seq = batch.next_seq()
-    Event.objects.create(
-        room_id=batch.room.pk, seq=seq, kind=kind, user_id=change.user_id,
-        target=change.target, client_id=change.client_id, created=batch.now, **fields,
+    n = batch.n
+    batch.cursor.execute(
+        f"INSERT INTO {n['event']} ({', '.join(n[c] for c in _EVENT_COLUMNS)})"
+        f" VALUES ({', '.join(['%s'] * len(_EVENT_COLUMNS))})",
+        [
+            batch.room.pk, seq, kind, change.user_id, change.target, text, mentions, emoji, on,
+            change.client_id, batch.created_db,
+        ],
     )  # fmt: skip
     return seq
 
 
 def _change(batch, change):
     batch.flush()
-    message = _message_at(batch.room.pk, change.target)
-    refusal = _refusal(batch.room, change, message)
+    message, reactions = _facts(batch.cursor, batch.n, batch.room.pk, change)
+    refusal = _refusal(batch.room, change, message, reactions)
     if refusal is not None:
         return _refused(batch, change, *refusal)
-    handler = {"edit": _edit, "delete": _delete, "react": _react}[change.kind]
-    return handler(batch, change, message)
+    if change.kind == "react":
+        return _react(batch, change, message, reactions)
+    return {"edit": _edit, "delete": _delete}[change.kind](batch, change, message)
 
 
 def _stored(batch, change, seq, frame):
@@ -345,19 +403,33 @@ def _stored(batch, change, seq, frame):
     )
 
 
+def _replace_mentions(batch, message, users):
+    """The message's Mention rows become users' (skipped when it had none and has none)."""
+    n, cursor = batch.n, batch.cursor
+    if message.mentions:
+        cursor.execute(f"DELETE FROM {n['mention']} WHERE {n['mn_message']} = %s", [message.id])
+    if users:
+        cursor.execute(
+            f"INSERT INTO {n['mention']} ({n['mn_message']}, {n['mn_user']}, {n['mn_room']},"
+            f" {n['mn_seq']}) VALUES {', '.join(['(%s, %s, %s, %s)'] * len(users))}",
+            [v for pk, _ in users for v in (message.id, pk, batch.room.pk, message.seq)],
+        )
+
+
 def _edit(batch, change, message):
     users = mention_names.resolve(batch.room, change.text)
     names = " ".join(name for _, name in users)
     seq = _event(batch, change, Event.EDIT, text=change.text, mentions=names)
-    if message.original is None:
-        message.original, message.original_mentions = message.text, message.mentions
-    message.text, message.mentions, message.edited = change.text, names, batch.now
-    message.save(update_fields=["text", "mentions", "edited", "original", "original_mentions"])
-    Mention.objects.filter(message=message).delete()
-    Mention.objects.bulk_create(
-        Mention(message=message, user_id=pk, room_id=batch.room.pk, seq=message.seq)
-        for pk, _ in users
+    n = batch.n
+    # The text as posted is kept on the first edit (SET reads the row as it was).
+    batch.cursor.execute(
+        f"UPDATE {n['message']} SET {n['m_original']} = COALESCE({n['m_original']}, {n['m_text']}),"
+        f" {n['m_original_mentions']} = COALESCE({n['m_original_mentions']}, {n['m_mentions']}),"
+        f" {n['m_text']} = %s, {n['m_mentions']} = %s, {n['m_edited']} = %s"
+        f" WHERE {n['m_id']} = %s",
+        [change.text, names, batch.created_db, message.id],
     )
+    _replace_mentions(batch, message, users)
     frame = protocol.edit_event(
         batch.room.name, seq, change.username, batch.now, change.target, change.text,
         [name for _, name in users],
@@ -367,30 +439,44 @@ def _edit(batch, change, message):
 
 def _delete(batch, change, message):
     seq = _event(batch, change, Event.DELETE)
+    n, cursor = batch.n, batch.cursor
     # Nothing of a deleted message is kept or sent again: its text, its edits' texts,
     # its mentions and its reactions go.
-    message.text, message.mentions, message.deleted = "", "", True
-    message.original = message.original_mentions = None
-    message.save(update_fields=["text", "mentions", "deleted", "original", "original_mentions"])
-    Event.objects.filter(room_id=batch.room.pk, target=message.seq, kind=Event.EDIT).update(
-        text="", mentions=""
+    cursor.execute(
+        f"UPDATE {n['message']} SET {n['m_text']} = '', {n['m_mentions']} = '',"
+        f" {n['m_deleted']} = %s, {n['m_original']} = NULL, {n['m_original_mentions']} = NULL"
+        f" WHERE {n['m_id']} = %s",
+        [True, message.id],
     )
-    Mention.objects.filter(message=message).delete()
-    Reaction.objects.filter(message=message).delete()
+    cursor.execute(
+        f"UPDATE {n['event']} SET {n['e_text']} = '', {n['e_mentions']} = ''"
+        f" WHERE {n['e_room']} = %s AND {n['e_target']} = %s AND {n['e_kind']} = %s",
+        [batch.room.pk, message.seq, Event.EDIT],
+    )
+    _replace_mentions(batch, message, [])
+    cursor.execute(f"DELETE FROM {n['reaction']} WHERE {n['r_message']} = %s", [message.id])
     frame = protocol.delete_event(batch.room.name, seq, change.username, batch.now, change.target)
     return _stored(batch, change, seq, frame)
 
 
-def _react(batch, change, message):
-    mine = Reaction.objects.filter(message=message, user_id=change.user_id, emoji=change.emoji)
-    if change.on == mine.exists():  # adding one they have, or removing one they have not
+def _react(batch, change, message, reactions):
+    if change.on == reactions.mine:  # adding one they have, or removing one they have not
         return Stored(
             batch.room.name, None, change.username, "", batch.now, change.client_id, False
         )
+    n = batch.n
     if change.on:
-        Reaction.objects.create(message=message, user_id=change.user_id, emoji=change.emoji)
+        batch.cursor.execute(
+            f"INSERT INTO {n['reaction']} ({n['r_message']}, {n['r_user']}, {n['r_emoji']})"
+            f" VALUES (%s, %s, %s)",
+            [message.id, change.user_id, change.emoji],
+        )
     else:
-        mine.delete()
+        batch.cursor.execute(
+            f"DELETE FROM {n['reaction']} WHERE {n['r_message']} = %s AND {n['r_user']} = %s"
+            f" AND {n['r_emoji']} = %s",
+            [message.id, change.user_id, change.emoji],
+        )
     seq = _event(batch, change, Event.REACTION, emoji=change.emoji, on=change.on)
     frame = protocol.reaction_event(
         batch.room.name, seq, change.username, batch.now, change.target, change.emoji, change.on
