@@ -311,3 +311,43 @@ async def test_an_event_the_hub_never_heard_of__the_gap_repair_delivers_it(stack
         ("edit", target + 1), ("reaction", target + 2),
     ]  # fmt: skip
     assert events[0]["text"] == "unannounced" and events[0]["target"] == target
+
+
+_HIDDEN_BEFORE_THE_LOG = """
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.utils import timezone
+User = get_user_model()
+User.objects.create(username="mig-root", is_superuser=True, is_staff=True)
+alice = User.objects.create(username="mig-alice")
+with connection.cursor() as cursor:
+    cursor.execute("INSERT INTO chat_room (name, is_private, last_seq, created)"
+                   " VALUES ('mig', %s, 3, %s)", [False, timezone.now()])
+    cursor.execute("SELECT id FROM chat_room WHERE name = 'mig'")
+    [room_id] = cursor.fetchone()
+    for seq in (1, 2, 3):
+        cursor.execute(
+            "INSERT INTO chat_message (room_id, seq, user_id, text, created, hidden)"
+            " VALUES (%s, %s, %s, %s, %s, %s)",
+            [room_id, seq, alice.pk, f"text {seq}", timezone.now(), seq == 2],
+        )
+"""
+
+
+def test_migrate__messages_hidden_before_the_log_become_delete_events(db_stack):
+    """The data migration on the deployment's database (SQLite and PostgreSQL): from the
+    schema before the log, with a hidden message, `migrate` appends its deletion."""
+    db_stack.manage("migrate", "chat", "0002_bots", "--noinput")
+    db_stack.manage("shell", "-v", "0", "-c", _HIDDEN_BEFORE_THE_LOG)
+    db_stack.manage("migrate", "--noinput")
+    [a] = db_stack.start_daphne(1)
+    status, log = a.get_json("/api/rooms/mig/messages?since=0")
+    assert status == 200 and log["seq"] == 4, log
+    assert [(e["type"], e["seq"]) for e in log["messages"]] == [
+        ("message", 1), ("message", 2), ("message", 3), ("delete", 4),
+    ]  # fmt: skip
+    assert log["messages"][1]["text"] == "" and log["messages"][3]["user"] == "mig-root"
+    status, page = a.get_json("/api/rooms/mig/messages")
+    assert [(m["seq"], m["deleted"], m["text"]) for m in page["messages"]] == [
+        (1, False, "text 1"), (2, True, ""), (3, False, "text 3"),
+    ]  # fmt: skip
