@@ -23,7 +23,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db import DatabaseError, transaction
 from redis.exceptions import RedisError
 
-from . import broadcast, metrics, profiles, protocol, services
+from . import broadcast, metrics, profiles, protocol, services, store
 from .limits import messages as ratelimit
 
 __all__ = [
@@ -110,7 +110,11 @@ def post_message(room, user, text, client_id=None, reply_to=None):
         rate = profiles.message_rate(user)
     except DatabaseError as exc:
         raise Unavailable("The database did not answer.", retry_after=RETRY_UNAVAILABLE) from exc
-    token = _reserve(user, rate)
+    try:
+        token = _reserve(user, rate)
+    except RateLimited:
+        _raise_refusal(found.pk, user, command)  # the rules' errors come first
+        raise
     try:
         message, created = _store(found.pk, user, command)
     except services.Refused as exc:  # reply_to: no such message, or a deleted one
@@ -196,6 +200,18 @@ def _reserve(user, rate):
         metrics.rate_limited.inc()
         raise RateLimited(f"Too many messages; try again in {wait:g} s.", retry_after=wait)
     return token
+
+
+def _raise_refusal(room_id, user, command):
+    """Raise what the log's rules refuse in command (a reply_to), read without the lock."""
+    if command.reply_to is None:
+        return
+    item = store.Post(
+        user.pk, user.get_username(), command.text, command.client_id, command.reply_to
+    )
+    refusal = store.check(room_id, item)
+    if refusal is not None:
+        raise _REFUSALS[refusal[0]](refusal[1], refusal[0])
 
 
 def _release(user, token):

@@ -13,7 +13,8 @@ from django.db.models import Q
 
 __all__ = ["candidates", "resolve"]
 
-_MENTION = re.compile(r"(?<![A-Za-z0-9_])@([\w.@+-]{1,150})")
+# \w: a letter, digit or underscore of any script ("café@bob" is an address, not a mention).
+_MENTION = re.compile(r"(?<!\w)@([\w.@+-]{1,150})")
 _TRAILING = re.compile(r"[.@+-]+\Z")
 
 

@@ -42,6 +42,15 @@ _BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 # categories of format, control, separator and unassigned characters.
 _BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 _INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cn", "Cs", "Zs", "Zl", "Zp", "Mn", "Me"})
+# An emoji's code points: pictographs are "So" (symbol, other), beside the few emoji that
+# Unicode files elsewhere (‼ ⁉ ℹ ↔ ⤴ ⤵ ◻ ◼ ◽ ◾ 〰 〽); skin tones are "Sk", the variation
+# selector and the keycap mark "Mn"/"Me", the zero-width joiner and flag tags "Cf".
+_EMOJI_OUTSIDE_SO = frozenset(
+    "\u203c\u2049\u2139\u2194\u2934\u2935\u25fb\u25fc\u25fd\u25fe\u3030\u303d"
+)
+_EMOJI_PARTS = frozenset({"Sk", "Mn", "Me", "Cf"})
+_KEYCAP = "\u20e3"
+_KEYCAP_BASES = frozenset("0123456789#*")
 
 
 class CloseCode(enum.IntEnum):
@@ -227,16 +236,25 @@ def _parse_delete(frame):
 
 
 def valid_emoji(value):
-    """True when value is 1 to MAX_EMOJI code points, none of them white space or a control
-    character, and holds a pictograph (an emoji, not a word or a punctuation mark)."""
+    """True when value is one emoji: 1 to MAX_EMOJI code points, no white space or control
+    character, every one of them part of an emoji (a pictograph, a modifier, a joiner, a
+    variation selector, a tag, a keycap's digit), at least one a pictograph or a keycap.
+    A word, a punctuation mark or a letter beside an emoji ("ok👍") is not one."""
     if not isinstance(value, str) or not 0 < len(value) <= MAX_EMOJI:
         return False
-    if _UNSTORABLE.search(value) or any(ch.isspace() for ch in value):
+    if _UNSTORABLE.search(value):
         return False
-    categories = [unicodedata.category(ch) for ch in value]
-    if any(c in ("Cc", "Zs", "Zl", "Zp", "Cn", "Co") for c in categories):
-        return False
-    return "So" in categories or "\u20e3" in value  # a pictograph, or a keycap (1️⃣)
+    keycap = _KEYCAP in value
+    base = False
+    for ch in value:
+        category = unicodedata.category(ch)
+        if category == "So" or ch in _EMOJI_OUTSIDE_SO:
+            base = True
+        elif keycap and ch in _KEYCAP_BASES:
+            base = True
+        elif category not in _EMOJI_PARTS:
+            return False
+    return base
 
 
 def _parse_react(frame):

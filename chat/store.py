@@ -31,7 +31,7 @@ from . import mentions as mention_names
 from . import protocol
 from .models import Event, Mention, Message, Reaction, Room
 
-__all__ = ["Post", "Change", "Stored", "store_posts", "read_page", "read_events"]
+__all__ = ["Post", "Change", "Stored", "store_posts", "check", "read_page", "read_events"]
 
 # Rows per INSERT: SQLite allows 32,766 parameters, PostgreSQL 65,535; 10 per row.
 INSERT_CHUNK = 500
@@ -120,6 +120,11 @@ def _names():
         "e_on": column(event, "on"),
         "e_client": column(event, "client_id"),
         "e_created": column(event, "created"),
+        "mention": quote(Mention._meta.db_table),
+        "mn_message": quote(Mention._meta.get_field("message").column),
+        "mn_user": quote(Mention._meta.get_field("user").column),
+        "mn_room": quote(Mention._meta.get_field("room").column),
+        "mn_seq": quote(Mention._meta.get_field("seq").column),
         "r_message": quote(Reaction._meta.get_field("message").column),
         "r_user": quote(Reaction._meta.get_field("user").column),
         "r_emoji": quote(Reaction._meta.get_field("emoji").column),
@@ -138,22 +143,21 @@ def _lock_room(cursor, n, room_id):
 
 
 def _existing(room_id, items):
-    """{(user_id, client_id): Stored-like tuple (seq, message or None)} already stored for the
-    items' client ids, as messages or as other events."""
+    """{(user_id, client_id): seq} already stored for the items' client ids, as messages or
+    as other events."""
     keyed = {(p.user_id, p.client_id) for p in items if p.client_id is not None}
     if not keyed:
         return {}
     users = {user_id for user_id, _ in keyed}
     client_ids = {client_id for _, client_id in keyed}
     found = {}
-    for m in Message.objects.filter(
-        room_id=room_id, user_id__in=users, client_id__in=client_ids
-    ).only("seq", "text", "original", "created", "client_id", "user_id"):
-        found[(m.user_id, m.client_id)] = (m.seq, m)
-    for user_id, client_id, seq in Event.objects.filter(
-        room_id=room_id, user_id__in=users, client_id__in=client_ids
-    ).values_list("user_id", "client_id", "seq"):
-        found[(user_id, client_id)] = (seq, None)
+    for model in (Message, Event):
+        for user_id, client_id, seq in (
+            model.objects.filter(room_id=room_id, user_id__in=users, client_id__in=client_ids)
+            .order_by()
+            .values_list("user_id", "client_id", "seq")
+        ):
+            found[(user_id, client_id)] = seq
     return {key: value for key, value in found.items() if key in keyed}
 
 
@@ -212,9 +216,9 @@ class _Batch:
         self.rows = []
         if self.mentioned:
             ids = dict(
-                Message.objects.filter(
-                    room_id=self.room.pk, seq__in=list(self.mentioned)
-                ).values_list("seq", "pk")
+                Message.objects.filter(room_id=self.room.pk, seq__in=list(self.mentioned))
+                .order_by()
+                .values_list("seq", "pk")
             )
             Mention.objects.bulk_create(
                 Mention(message_id=ids[seq], user_id=user_id, room_id=self.room.pk, seq=seq)
@@ -236,16 +240,111 @@ def _refused(batch, item, code, detail):
     )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class _Target:
+    """What the rules and the changes need of the message a command is about."""
+
+    id: int
+    seq: int
+    user_id: int
+    deleted: bool
+    mentions: str
+
+
+@dataclass(frozen=True)
+class _Reactions:
+    """A message's reactions as a `react` needs them: how many distinct emoji, how many
+    users give this emoji, whether this user does."""
+
+    distinct: int
+    this_emoji: int
+    mine: bool
+
+
+def _target(cursor, n, room_id, seq):
+    """The message of the room at seq, or None: one probe of the (room, seq) index."""
+    cursor.execute(
+        f"SELECT {n['m_id']}, {n['m_user']}, {n['m_deleted']}, {n['m_mentions']}"
+        f" FROM {n['message']} WHERE {n['m_room']} = %s AND {n['m_seq']} = %s",
+        [room_id, seq],
+    )
+    row = cursor.fetchone()
+    return None if row is None else _Target(row[0], seq, row[1], bool(row[2]), row[3])
+
+
+def _reactions_of(cursor, n, message_id, emoji, user_id):
+    cursor.execute(
+        f"SELECT COUNT(DISTINCT {n['r_emoji']}),"
+        f" SUM(CASE WHEN {n['r_emoji']} = %s THEN 1 ELSE 0 END),"
+        f" SUM(CASE WHEN {n['r_emoji']} = %s AND {n['r_user']} = %s THEN 1 ELSE 0 END)"
+        f" FROM {n['reaction']} WHERE {n['r_message']} = %s",
+        [emoji, emoji, user_id, message_id],
+    )
+    distinct, this_emoji, mine = cursor.fetchone()
+    return _Reactions(distinct or 0, this_emoji or 0, bool(mine))
+
+
+def _facts(cursor, n, room_id, item):
+    """(the message item is about or None, its reactions for a `react` or None)."""
+    target = _target(cursor, n, room_id, _target_of(item))
+    reactions = None
+    if target is not None and isinstance(item, Change) and item.kind == "react":
+        reactions = _reactions_of(cursor, n, target.id, item.emoji, item.user_id)
+    return target, reactions
+
+
+def _target_of(item):
+    """The seq of the message item is about (a Change's target, a Post's reply_to), or None."""
+    return item.reply_to if isinstance(item, Post) else item.target
+
+
+def _refusal(room, item, message, reactions=None):
+    """(code, detail) when the log's rules refuse item in room, message being the message
+    it is about (None when no such message exists) and reactions its reactions (for a
+    `react`); None when they allow it."""
+    target = _target_of(item)
+    if message is None:
+        return "not_found", f"No message {target} in this room."
+    if isinstance(item, Post):
+        return (
+            ("forbidden", f"Message {target} is deleted: no replies.") if message.deleted else None
+        )
+    if item.kind == "edit":
+        if message.user_id != item.user_id:
+            return "forbidden", "Only its author can edit a message."
+        if message.deleted:
+            return "forbidden", "A deleted message cannot be edited."
+    elif item.kind == "delete":
+        if message.deleted:
+            return "forbidden", f"Message {target} is deleted already."
+        moderator = item.moderator or (room.is_private and room.owner_id == item.user_id)
+        if message.user_id != item.user_id and not moderator:
+            return "forbidden", "Only its author or a moderator can delete a message."
+    elif message.deleted:
+        return "forbidden", "Nobody can react to a deleted message."
+    elif item.on and not reactions.this_emoji and reactions.distinct >= protocol.MAX_REACTIONS:
+        return "bad_field", f"A message has at most {protocol.MAX_REACTIONS} different emoji."
+    return None
+
+
+def check(room_id, item):
+    """The refusal (code, detail) the log's rules give item now, or None: read without the
+    room's lock, for the order of errors (a rule's error comes before rate_limited)."""
+    room = Room.objects.filter(pk=room_id).first()
+    if _target_of(item) is None or room is None:
+        return None
+    with connection.cursor() as cursor:
+        return _refusal(room, item, *_facts(cursor, _names(), room_id, item))
+
+
 def _post(batch, post):
     if post.reply_to is not None:
         batch.flush()
-        target = Message.objects.filter(room_id=batch.room.pk, seq=post.reply_to).first()
-        if target is None:
-            return _refused(batch, post, "not_found", f"No message {post.reply_to} in this room.")
-        if target.deleted:
-            return _refused(
-                batch, post, "forbidden", f"Message {post.reply_to} is deleted: no replies."
-            )
+        refusal = _refusal(
+            batch.room, post, _target(batch.cursor, batch.n, batch.room.pk, post.reply_to)
+        )
+        if refusal is not None:
+            return _refused(batch, post, *refusal)
     users = mention_names.resolve(batch.room, post.text)
     seq = batch.next_seq()
     names = [name for _, name in users]
@@ -266,22 +365,36 @@ def _post(batch, post):
     )
 
 
-def _event(batch, change, kind, **fields):
+_EVENT_COLUMNS = (
+    "e_room", "e_seq", "e_kind", "e_user", "e_target", "e_text", "e_mentions", "e_emoji", "e_on",
+    "e_client", "e_created",
+)  # fmt: skip
+
+
+def _event(batch, change, kind, text="", mentions="", emoji="", on=False):
+    """Insert the change's event with the room's next seq; returns the seq."""
     seq = batch.next_seq()
-    Event.objects.create(
-        room_id=batch.room.pk, seq=seq, kind=kind, user_id=change.user_id,
-        target=change.target, client_id=change.client_id, created=batch.now, **fields,
+    n = batch.n
+    batch.cursor.execute(
+        f"INSERT INTO {n['event']} ({', '.join(n[c] for c in _EVENT_COLUMNS)})"
+        f" VALUES ({', '.join(['%s'] * len(_EVENT_COLUMNS))})",
+        [
+            batch.room.pk, seq, kind, change.user_id, change.target, text, mentions, emoji, on,
+            change.client_id, batch.created_db,
+        ],
     )  # fmt: skip
     return seq
 
 
 def _change(batch, change):
     batch.flush()
-    message = Message.objects.filter(room_id=batch.room.pk, seq=change.target).first()
-    if message is None:
-        return _refused(batch, change, "not_found", f"No message {change.target} in this room.")
-    handler = {"edit": _edit, "delete": _delete, "react": _react}[change.kind]
-    return handler(batch, change, message)
+    message, reactions = _facts(batch.cursor, batch.n, batch.room.pk, change)
+    refusal = _refusal(batch.room, change, message, reactions)
+    if refusal is not None:
+        return _refused(batch, change, *refusal)
+    if change.kind == "react":
+        return _react(batch, change, message, reactions)
+    return {"edit": _edit, "delete": _delete}[change.kind](batch, change, message)
 
 
 def _stored(batch, change, seq, frame):
@@ -290,23 +403,33 @@ def _stored(batch, change, seq, frame):
     )
 
 
+def _replace_mentions(batch, message, users):
+    """The message's Mention rows become users' (skipped when it had none and has none)."""
+    n, cursor = batch.n, batch.cursor
+    if message.mentions:
+        cursor.execute(f"DELETE FROM {n['mention']} WHERE {n['mn_message']} = %s", [message.id])
+    if users:
+        cursor.execute(
+            f"INSERT INTO {n['mention']} ({n['mn_message']}, {n['mn_user']}, {n['mn_room']},"
+            f" {n['mn_seq']}) VALUES {', '.join(['(%s, %s, %s, %s)'] * len(users))}",
+            [v for pk, _ in users for v in (message.id, pk, batch.room.pk, message.seq)],
+        )
+
+
 def _edit(batch, change, message):
-    if message.user_id != change.user_id:
-        return _refused(batch, change, "forbidden", "Only its author can edit a message.")
-    if message.deleted:
-        return _refused(batch, change, "forbidden", "A deleted message cannot be edited.")
     users = mention_names.resolve(batch.room, change.text)
     names = " ".join(name for _, name in users)
     seq = _event(batch, change, Event.EDIT, text=change.text, mentions=names)
-    if message.original is None:
-        message.original, message.original_mentions = message.text, message.mentions
-    message.text, message.mentions, message.edited = change.text, names, batch.now
-    message.save(update_fields=["text", "mentions", "edited", "original", "original_mentions"])
-    Mention.objects.filter(message=message).delete()
-    Mention.objects.bulk_create(
-        Mention(message=message, user_id=pk, room_id=batch.room.pk, seq=message.seq)
-        for pk, _ in users
+    n = batch.n
+    # The text as posted is kept on the first edit (SET reads the row as it was).
+    batch.cursor.execute(
+        f"UPDATE {n['message']} SET {n['m_original']} = COALESCE({n['m_original']}, {n['m_text']}),"
+        f" {n['m_original_mentions']} = COALESCE({n['m_original_mentions']}, {n['m_mentions']}),"
+        f" {n['m_text']} = %s, {n['m_mentions']} = %s, {n['m_edited']} = %s"
+        f" WHERE {n['m_id']} = %s",
+        [change.text, names, batch.created_db, message.id],
     )
+    _replace_mentions(batch, message, users)
     frame = protocol.edit_event(
         batch.room.name, seq, change.username, batch.now, change.target, change.text,
         [name for _, name in users],
@@ -315,51 +438,45 @@ def _edit(batch, change, message):
 
 
 def _delete(batch, change, message):
-    if message.deleted:
-        return _refused(batch, change, "forbidden", f"Message {change.target} is deleted already.")
-    moderator = change.moderator or (
-        batch.room.is_private and batch.room.owner_id == change.user_id
-    )
-    if message.user_id != change.user_id and not moderator:
-        return _refused(
-            batch, change, "forbidden", "Only its author or a moderator can delete a message."
-        )
     seq = _event(batch, change, Event.DELETE)
+    n, cursor = batch.n, batch.cursor
     # Nothing of a deleted message is kept or sent again: its text, its edits' texts,
     # its mentions and its reactions go.
-    message.text, message.mentions, message.deleted = "", "", True
-    message.original = message.original_mentions = None
-    message.save(update_fields=["text", "mentions", "deleted", "original", "original_mentions"])
-    Event.objects.filter(room_id=batch.room.pk, target=message.seq, kind=Event.EDIT).update(
-        text="", mentions=""
+    cursor.execute(
+        f"UPDATE {n['message']} SET {n['m_text']} = '', {n['m_mentions']} = '',"
+        f" {n['m_deleted']} = %s, {n['m_original']} = NULL, {n['m_original_mentions']} = NULL"
+        f" WHERE {n['m_id']} = %s",
+        [True, message.id],
     )
-    Mention.objects.filter(message=message).delete()
-    Reaction.objects.filter(message=message).delete()
+    cursor.execute(
+        f"UPDATE {n['event']} SET {n['e_text']} = '', {n['e_mentions']} = ''"
+        f" WHERE {n['e_room']} = %s AND {n['e_target']} = %s AND {n['e_kind']} = %s",
+        [batch.room.pk, message.seq, Event.EDIT],
+    )
+    _replace_mentions(batch, message, [])
+    cursor.execute(f"DELETE FROM {n['reaction']} WHERE {n['r_message']} = %s", [message.id])
     frame = protocol.delete_event(batch.room.name, seq, change.username, batch.now, change.target)
     return _stored(batch, change, seq, frame)
 
 
-def _react(batch, change, message):
-    if message.deleted:
-        return _refused(batch, change, "forbidden", "Nobody can react to a deleted message.")
-    reactions = Reaction.objects.filter(message=message)
-    mine = reactions.filter(user_id=change.user_id, emoji=change.emoji)
-    if change.on == mine.exists():  # adding one they have, or removing one they have not
+def _react(batch, change, message, reactions):
+    if change.on == reactions.mine:  # adding one they have, or removing one they have not
         return Stored(
             batch.room.name, None, change.username, "", batch.now, change.client_id, False
         )
+    n = batch.n
     if change.on:
-        if (
-            not reactions.filter(emoji=change.emoji).exists()
-            and reactions.values("emoji").distinct().count() >= protocol.MAX_REACTIONS
-        ):
-            return _refused(
-                batch, change, "bad_field",
-                f"A message has at most {protocol.MAX_REACTIONS} different emoji.",
-            )  # fmt: skip
-        Reaction.objects.create(message=message, user_id=change.user_id, emoji=change.emoji)
+        batch.cursor.execute(
+            f"INSERT INTO {n['reaction']} ({n['r_message']}, {n['r_user']}, {n['r_emoji']})"
+            f" VALUES (%s, %s, %s)",
+            [message.id, change.user_id, change.emoji],
+        )
     else:
-        mine.delete()
+        batch.cursor.execute(
+            f"DELETE FROM {n['reaction']} WHERE {n['r_message']} = %s AND {n['r_user']} = %s"
+            f" AND {n['r_emoji']} = %s",
+            [message.id, change.user_id, change.emoji],
+        )
     seq = _event(batch, change, Event.REACTION, emoji=change.emoji, on=change.on)
     frame = protocol.reaction_event(
         batch.room.name, seq, change.username, batch.now, change.target, change.emoji, change.on
@@ -367,19 +484,19 @@ def _react(batch, change, message):
     return _stored(batch, change, seq, frame)
 
 
-def _repeat(batch, item, seq, message):
-    """The outcome of a client_id stored before: the first event's seq (and message)."""
-    if message is None:
-        return Stored(batch.room.name, seq, item.username, "", batch.now, item.client_id, False)
-    if isinstance(message, Stored):  # the same client_id twice in one batch
-        return replace(message, created_now=False)
-    text = message.original if message.original is not None else message.text
-    frame = protocol.message_object(
-        batch.room.name, seq, item.username, text, message.created, message.client_id
-    )
+def _repeat(batch, item, seq, first=None):
+    """The outcome of a client_id stored before: its first event's seq and frame, as the
+    log holds it (a message as posted), to be acked and published again (the attempt that
+    stored it may have been cut before its publish). first: its Stored, when it was stored
+    earlier in this batch."""
+    if first is not None:
+        return replace(first, created_now=False)
+    batch.flush()
+    [frame], _, _ = read_events(batch.room.pk, batch.room.name, after=seq - 1, upto=seq, limit=1)
     return Stored(
-        batch.room.name, seq, item.username, text, message.created, message.client_id, False, frame
-    )
+        batch.room.name, seq, item.username, frame.get("text", ""), _aware(frame["ts"]),
+        item.client_id, False, frame,
+    )  # fmt: skip
 
 
 def store_posts(room_id, items):
@@ -394,15 +511,19 @@ def store_posts(room_id, items):
         room_name, seq, is_private, owner_id = row
         batch = _Batch(cursor, n, _room(room_id, room_name, is_private, owner_id), seq, now)
         existing = _existing(room_id, items) if _any_stored(cursor, n, room_id, items) else {}
+        firsts = {}  # (user_id, client_id) -> the Stored of an item of this batch
         results = []
         for item in items:
             key = (item.user_id, item.client_id)
+            if item.client_id is not None and key in firsts:
+                results.append(_repeat(batch, item, firsts[key].seq, firsts[key]))
+                continue
             if item.client_id is not None and key in existing:
-                results.append(_repeat(batch, item, *existing[key]))
+                results.append(_repeat(batch, item, existing[key]))
                 continue
             result = _post(batch, item) if isinstance(item, Post) else _change(batch, item)
             if item.client_id is not None and result.seq is not None and result.created_now:
-                existing[key] = (result.seq, result if isinstance(item, Post) else None)
+                firsts[key] = result
             results.append(result)
         batch.flush()
         if batch.stored_any:
@@ -480,13 +601,14 @@ def read_page(room_id, room_name, *, upto=None, after=None, before=None, limit, 
     users, user_pk, username = _user_names()
     with connection.cursor() as cursor:
         latest = latest_seq(cursor, room_id) if upto is None else upto
-        where, params = [f"m.{n['m_room']} = %s", f"m.{n['m_seq']} <= %s"], [room_id, latest]
+        # One upper bound: given two (seq <= latest AND seq < before), SQLite ranges the
+        # (room, seq) index on one and filters on the other, and a page deep in a long room
+        # would walk every row above it.
+        highest = latest if before is None else min(latest, before - 1)
+        where, params = [f"m.{n['m_room']} = %s", f"m.{n['m_seq']} <= %s"], [room_id, highest]
         if after is not None:
             where.append(f"m.{n['m_seq']} > %s")
             params.append(after)
-        if before is not None:
-            where.append(f"m.{n['m_seq']} < %s")
-            params.append(before)
         order = "DESC" if newest else "ASC"
         cursor.execute(
             f"SELECT m.{n['m_seq']}, u.{username}, m.{n['m_text']}, m.{n['m_created']},"

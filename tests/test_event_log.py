@@ -4,7 +4,7 @@ database): every command of the contract's version-2 table, its rules and errors
 import pytest
 from asgiref.sync import sync_to_async
 
-from chat import eventlog, services
+from chat import eventlog, services, store
 from chat.models import Event, Membership, Mention, Message, Reaction, Room
 from tests.wsutil import Client, still_open
 
@@ -306,3 +306,72 @@ async def test_message_object__live_shape_as_posted(users):
     assert alice.hello["protocol"] == 2
     await alice.close()
     assert await sync_to_async(Message.objects.count)() == 1
+
+
+async def test_a_retried_edit__stored_but_never_published_is_published_by_its_retry(users):
+    """The process that stored it died before publishing (the client saw no ack): the
+    retry with the same client_id is acked with the stored seq and reaches the room."""
+    alice, bob = await joined(user=users["alice"]), await joined(user=users["bob"])
+    seq = await say(alice, "helo")
+    await bob.recv_type("message")
+    room = await sync_to_async(Room.objects.get)(name="lobby")
+    edit = store.Change("edit", users["alice"].pk, "alice", seq, client_id="e-lost", text="hello")
+    await sync_to_async(services.post_messages)(room.pk, [edit])
+    assert await bob.nothing(0.3)  # stored, never published
+    again = await command(
+        alice, {"type": "edit", "target": seq, "text": "hello", "client_id": "e-lost"}
+    )
+    assert again == {"type": "ack", "client_id": "e-lost", "seq": seq + 1}
+    delivered = await bob.recv_type("edit")
+    assert (delivered["seq"], delivered["text"]) == (seq + 1, "hello")
+    assert await sync_to_async(Event.objects.count)() == 1
+    for client in (alice, bob):
+        await client.close()
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        {"type": "edit", "target": 1, "text": "x"},
+        {"type": "delete", "target": 1},
+        {"type": "react", "target": 1, "emoji": "👍", "on": True},
+        {"type": "message", "text": "x", "reply_to": 1},
+    ],
+)
+async def test_a_room_nobody_created__a_change_is_not_found_and_creates_nothing(
+    users, frame, settings
+):
+    """Opened while its user may create no more rooms: nothing to edit, delete, react to or
+    answer there, which is not_found (not the room-creation limit's refusal)."""
+    settings.CHAT_ROOM_CREATE_RATE = (1, 3600)
+    await sync_to_async(services.create_room)("first-room", users["alice"])
+    alice = await joined("empty-room", users["alice"])
+    assert error_code(await command(alice, frame)) == "not_found"
+    assert not await sync_to_async(Room.objects.filter(name="empty-room").exists)()
+    assert await still_open(alice)
+    await alice.close()
+
+
+async def test_rate__the_rules_errors_come_before_rate_limited(users, settings):
+    """The contract's order of checks: not_found and forbidden (and a 21st emoji's
+    bad_field) come before rate_limited, also for a user over their rate."""
+    settings.CHAT_MESSAGE_RATE = (2, 30)
+    alice = await joined(user=users["alice"])
+    bob = await joined(user=users["bob"])
+    bobs = await say(bob, "bob's")
+    mine = await say(alice, "mine")
+    assert (await command(alice, {"type": "delete", "target": mine}))["type"] == "ack"
+    # alice is over her rate now
+    refusals = {
+        "not_found": {"type": "edit", "target": 99, "text": "x"},
+        "forbidden": {"type": "edit", "target": bobs, "text": "x"},
+    }
+    for code, frame in refusals.items():
+        assert error_code(await command(alice, frame)) == code, frame
+    assert error_code(await command(alice, {"type": "message", "text": "x", "reply_to": mine})) == (
+        "forbidden"
+    )
+    limited = await command(alice, {"type": "react", "target": bobs, "emoji": "👍", "on": True})
+    assert error_code(limited) == "rate_limited"
+    for client in (alice, bob):
+        await client.close()

@@ -365,6 +365,12 @@ class ChatConsumer(Throttled, BoundedSender, AsyncWebsocketConsumer):
         change) through the room's writer, ack it, and publish it once to the room."""
         if not self.username:
             raise protocol.ProtocolError("auth_required", f"Log in to {what}.")
+        item = make()
+        about_a_message = not isinstance(item, store.Post) or item.reply_to is not None
+        if self.room.pk is None and about_a_message:  # opened before it existed
+            self.room.pk = await database_call(services.room_id_named)(self.room.name)
+            if self.room.pk is None:  # still nobody's: no message to be about
+                raise protocol.ProtocolError("not_found", "This room holds no messages yet.")
         token = None
         if self.message_rate is False:  # staff may mark a bot rate-exempt (chat.profiles)
             self.message_rate = await database_call(profiles.message_rate)(self.user)
@@ -372,12 +378,16 @@ class ChatConsumer(Throttled, BoundedSender, AsyncWebsocketConsumer):
         if rate is not None:
             token, wait = await ratelimit.reserve(self.user.pk, rate)
             if token is None:
+                # The rules' errors come first in the order of checks (read without the lock).
+                if about_a_message:
+                    refusal = await database_call(store.check)(self.room.pk, item)
+                    if refusal is not None:
+                        raise protocol.ProtocolError(*refusal)
                 metrics.rate_limited.inc()
                 return await self.refuse(wait, rate[1])
         if self.room.pk is None:  # opened before it existed: posting creates it
             room = await database_call(services.create_room)(self.room.name, self.user)
             self.room.pk = room.pk
-        item = make()
         result = await get_writer().post(self.room.pk, item)
         if result.error is not None:
             if token is not None:
@@ -391,9 +401,9 @@ class ChatConsumer(Throttled, BoundedSender, AsyncWebsocketConsumer):
                 self.budget.refund(1.0)
         elif token is not None:  # a retry of a stored event takes no rate slot
             await ratelimit.release(self.user.pk, token)
-        if result.seq is None or result.frame is None:
-            return  # a reaction that changed nothing; a repeated edit, deletion or reaction
-        # A retried message is published again: the attempt that stored it may have been cut
+        if result.seq is None:
+            return  # a reaction that changed nothing
+        # A retried event is published again: the attempt that stored it may have been cut
         # before its publish (its process stopped). Hubs and sockets drop a seq they delivered.
         try:
             await self.hub.publish_message(
