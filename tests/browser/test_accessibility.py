@@ -291,7 +291,7 @@ def test_screen_reader__every_control_has_a_name(open_page):
 
 
 def test_screenshots__both_themes_at_desktop_and_phone_width(open_page):
-    """docs/screenshots/room-<screen>.png and rooms-<screen>.png, retaken on every run."""
+    """docs/screenshots/{room,rooms,login,signup}-<screen>.png, retaken on every run."""
     bob = open_page("bob", "/chat/tour/")
     connected(bob)
     alice = open_page("alice", "/chat/tour/")
@@ -310,9 +310,12 @@ def test_screenshots__both_themes_at_desktop_and_phone_width(open_page):
     expect(alice.locator("#messages > li")).to_have_count(len(lines))
     expect(alice.locator("#presence .name")).to_have_text(["alice", "bob"])
     rooms = open_page("carol", "/")
+    login = open_page(None, "/accounts/login/")
+    signup = open_page(None, "/accounts/signup/")
+    pages = ((alice, "room"), (rooms, "rooms"), (login, "login"), (signup, "signup"))
     for screen in SCREENS:
         slug = screen.name.replace(" ", "-")
-        for page, name in ((alice, "room"), (rooms, "rooms")):
+        for page, name in pages:
             screen.apply(page)
             page.wait_for_timeout(50)
             screenshot(page, f"{name}-{slug}.png")
