@@ -47,9 +47,11 @@ class Run:
             "params": {k: v for k, v in vars(a).items() if k not in ("sessions",)},
         }
 
-    def make_conns(self, n, senders):
+    def make_conns(self, n, senders, start=0):
+        """n more sockets, numbered from start: a later stage continues the numbering, so
+        that its sockets go to other reader users and addresses than the earlier ones."""
         conns = []
-        for i in range(n):
+        for i in range(start, start + n):
             if i < senders:
                 key = self.sender_keys[i]
             elif self.reader_keys:  # 40 sockets per reader user, under the per-user cap
@@ -232,7 +234,7 @@ class Run:
             self.out, self.col = {"stage": n}, Collector()
             for c in conns:
                 c.col, c.seen = self.col, set()
-            new = self.make_conns(n - len(conns), 0 if conns else 1)
+            new = self.make_conns(n - len(conns), 0 if conns else 1, start=len(conns))
             conns += new
             await self.connect_all(new)
             live = [c for c in conns if c.ws is not None]

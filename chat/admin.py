@@ -1,14 +1,20 @@
-"""The admin: rooms, memberships, messages, and moderation (hide a message for everyone, live)."""
+"""The admin: rooms, memberships, messages, and moderation (hide a message for everyone, live);
+API tokens (created and shown once, revoked) and the users' bot flag."""
 
 import logging
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.db import transaction
+from django.template.response import TemplateResponse
 from redis.exceptions import RedisError
 
+from . import token_auth, tokens
 from .broadcast import publish_ephemeral
 from .limits.login import LimitedAdminAuthenticationForm
-from .models import Membership, Message, Room
+from .models import ApiToken, ChatProfile, Membership, Message, Room
 
 log = logging.getLogger("chat.admin")
 
@@ -115,6 +121,82 @@ class MessageAdmin(admin.ModelAdmin):
             room_name, seq = obj.room.name, obj.seq
             transaction.on_commit(lambda: publish_hidden(room_name, [seq]))
 
+
+class ApiTokenAddForm(forms.ModelForm):
+    """Staff create a token for a user; its text is shown once, on the page after saving."""
+
+    class Meta:
+        model = ApiToken
+        fields = ["user", "name"]
+
+    def clean_name(self):
+        try:
+            return tokens.clean_name(self.cleaned_data.get("name"))
+        except tokens.InvalidName as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def clean(self):
+        cleaned = super().clean()
+        user = cleaned.get("user")
+        if user is not None and ApiToken.objects.filter(user=user).count() >= token_auth.MAX_TOKENS:
+            raise forms.ValidationError(f"{user} holds {token_auth.MAX_TOKENS} tokens already.")
+        return cleaned
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Deleting a token (one, or the "Delete selected" action) revokes it: its sockets close."""
+
+    list_display = ["name", "user", "key_id", "created", "last_used"]
+    search_fields = ["name", "user__username", "key_id"]
+    list_select_related = ["user"]
+    autocomplete_fields = ["user"]
+    readonly_fields = ["user", "name", "key_id", "created", "last_used"]
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = ApiTokenAddForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else []
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)  # a token is not edited
+
+    def save_model(self, request, obj, form, change):
+        text, obj.key_id, obj.digest = tokens.new_token()
+        super().save_model(request, obj, form, change)
+        request._chat_new_token = text
+
+    def response_add(self, request, obj, post_url_continue=None):
+        """The token's text, this once (rendered, never stored or redirected with)."""
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"API token “{obj.name}” for {obj.user}",
+            "token": obj,
+            "text": request._chat_new_token,
+            "opts": self.opts,
+        }
+        response = TemplateResponse(request, "admin/chat/apitoken/created.html", context)
+        response.headers["Cache-Control"] = "no-store, private"
+        return response
+
+
+class ChatProfileInline(admin.StackedInline):
+    model = ChatProfile
+    can_delete = False
+    verbose_name_plural = "chat"
+    fields = ["rate_exempt"]
+
+
+class ChatUserAdmin(UserAdmin):
+    inlines = [*UserAdmin.inlines, ChatProfileInline]
+
+
+if admin.site.is_registered(get_user_model()):
+    admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), ChatUserAdmin)
 
 # The admin's log-in page counts attempts like /accounts/login/ does.
 admin.site.login_form = LimitedAdminAuthenticationForm

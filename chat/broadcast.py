@@ -17,8 +17,8 @@ from redis_core import get_manager
 from . import envelope, protocol
 
 __all__ = [
-    "session_target", "publish_close", "publish_recheck", "publish_ephemeral",
-    "close_sockets", "close_sockets_after_commit",
+    "session_target", "token_target", "publish_close", "publish_recheck", "publish_ephemeral",
+    "publish_stored", "close_sockets", "close_sockets_after_commit",
 ]  # fmt: skip
 
 log = logging.getLogger("chat.broadcast")
@@ -28,6 +28,12 @@ def session_target(session_key):
     """The control target naming one browser session's sockets ("session:<digest>"): the
     key itself never travels through Redis. User names cannot hold ':', so no clash."""
     return "session:" + hashlib.sha256(session_key.encode()).hexdigest()[:32]
+
+
+def token_target(key_id):
+    """The control target naming the sockets one API token opened ("token:<key id>"; the
+    key id is the token's public part, chat.tokens)."""
+    return "token:" + key_id
 
 
 def _publish(channel, message):
@@ -47,6 +53,12 @@ def publish_recheck(username):
 def publish_ephemeral(room, frame):
     """Send frame (a dict) to every socket of room, not stored, no seq."""
     _publish(envelope.room_channel(room), envelope.Ephemeral(protocol.encode(frame)))
+
+
+def publish_stored(room, seq, text):
+    """Publish a stored event (its seq and its encoded frame) to room's sockets on every
+    server process: what the hub publishes for a message typed on a socket."""
+    _publish(envelope.room_channel(room), envelope.RoomEvent(seq, text))
 
 
 def close_sockets(target, room=None, code=protocol.CloseCode.NOT_MEMBER):

@@ -64,3 +64,42 @@ class Message(models.Model):
 
     def __str__(self):
         return f"{self.room}#{self.seq}"
+
+
+class ChatProfile(models.Model):
+    """What the chat keeps about a user beyond Django's own fields (set by staff)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_profile"
+    )
+    rate_exempt = models.BooleanField(
+        default=False,
+        help_text="A bot: its messages do not count against the per-user message rate.",
+    )
+
+    def __str__(self):
+        return f"chat profile of {self.user}"
+
+
+class ApiToken(models.Model):
+    """An API token of a user: its public key id and the SHA-256 of its secret (chat.tokens)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=64)
+    key_id = models.CharField(max_length=16, unique=True, editable=False)
+    digest = models.CharField(max_length=64, editable=False)
+    created = models.DateTimeField(auto_now_add=True)
+    # Written at most once a minute (chat.token_auth), not on every request.
+    last_used = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["user", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "name"], name="unique_token_name_per_user")
+        ]
+        verbose_name = "API token"
+
+    def __str__(self):
+        return f"{self.name} ({self.user})"

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs
 
 __all__ = [
     "CloseCode", "ProtocolError", "Post", "HistoryRequest", "Resume", "Typing", "Ping",
-    "parse_frame", "frame_too_large", "parse_int", "parse_since", "valid_room", "visible",
+    "load_object", "parse_frame", "parse_command", "frame_too_large", "parse_int", "parse_since", "valid_room", "visible",
     "encode",
 ]  # fmt: skip
 
@@ -121,7 +121,8 @@ def _reject_constant(name):
     raise ValueError(f"{name} is not JSON")
 
 
-def _load(text):
+def load_object(text):
+    """The JSON object a client sent as text; ProtocolError (bad_json) for anything else."""
     try:
         value = json.loads(text, parse_constant=_reject_constant)
     except (ValueError, RecursionError):
@@ -179,7 +180,14 @@ _PARSERS = {
 
 def parse_frame(text):
     """A command object for a client text frame; ProtocolError when it is not valid."""
-    frame = _load(text)
+    return parse_command(load_object(text))
+
+
+def parse_command(frame):
+    """A command object for a frame already decoded into a dict (the HTTP API and the
+    Python API build one); ProtocolError when it is not valid."""
+    if not isinstance(frame, dict):
+        raise ProtocolError("bad_json", "The frame must be a JSON object.")
     kind = frame.get("type")
     parser = _PARSERS.get(kind) if isinstance(kind, str) else None
     if parser is None:

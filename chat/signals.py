@@ -1,5 +1,6 @@
 """Close sockets whose right to stay open ended: logout, a session deleted or replaced, a
-password changed, deactivation, removed membership, a room made private or deleted.
+password changed, deactivation, removed membership, a room made private or deleted, an API
+token revoked.
 
 A socket keeps the user and the access it had at connect time, so each of these events
 closes the affected sockets on every server process (chat.realtime.hub's control channel) once the
@@ -17,9 +18,9 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 from redis.exceptions import RedisError
 
-from .broadcast import close_sockets_after_commit, publish_recheck, session_target
+from .broadcast import close_sockets_after_commit, publish_recheck, session_target, token_target
 from .envelope import EVERYONE
-from .models import Membership, Room
+from .models import ApiToken, Membership, Room
 from .protocol import CloseCode
 
 log = logging.getLogger("chat.signals")
@@ -158,6 +159,12 @@ def on_room_deleted(sender, instance, **kwargs):
     close_sockets_after_commit(EVERYONE, instance.name, CLOSE_ROOM_GONE)
 
 
+def on_token_deleted(sender, instance, **kwargs):
+    """An API token was revoked (its page, the API, the admin, its user deleted): the
+    sockets it opened close with 4401 on every server process, once committed."""
+    close_sockets_after_commit(token_target(instance.key_id), None, CLOSE_LOGGED_OUT)
+
+
 def connect():
     """Connect the receivers (from ChatConfig.ready())."""
     user_model = get_user_model()
@@ -179,3 +186,6 @@ def connect():
     pre_save.connect(remember_room_access, sender=Room, dispatch_uid="chat.signals.pre_room")
     post_save.connect(on_room_saved, sender=Room, dispatch_uid="chat.signals.room_saved")
     post_delete.connect(on_room_deleted, sender=Room, dispatch_uid="chat.signals.room_deleted")
+    post_delete.connect(
+        on_token_deleted, sender=ApiToken, dispatch_uid="chat.signals.token_deleted"
+    )

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import path, re_path
 
-from . import health_views, membership_views, views
+from . import api_views, health_views, membership_views, token_views, views
 from .limits import login as loginlimit
 
 csp = views.content_security_policy
@@ -13,7 +13,10 @@ urlpatterns = [
     path("", views.index, name="home"),
     path("chat/<str:room>/", views.room, name="room"),
     path("api/rooms", views.rooms_api, name="rooms-api"),
-    path("api/rooms/<str:room>/messages", views.room_messages, name="room-messages"),
+    path("api/rooms/<str:room>/messages", api_views.room_messages, name="room-messages"),
+    path("api/tokens", api_views.tokens_collection, name="api-tokens"),
+    path("api/tokens/<str:name>", api_views.token_detail, name="api-token"),
+    path("account/tokens/", token_views.tokens_page, name="tokens"),
     path("accounts/login/", csp(loginlimit.LimitedLoginView.as_view()), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/signup/", views.signup, name="signup"),

@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP through Django, WebSocket through origin check, auth, routing."""
+"""ASGI entry point: HTTP through Django, WebSocket through origin check, auth (an API
+token or the session), routing."""
 
 import os
 
@@ -10,9 +11,9 @@ django_asgi_app = get_asgi_application()  # sets Django up before the consumers 
 from channels.routing import ProtocolTypeRouter, URLRouter
 
 from chat.realtime import shutdown
-from chat.realtime.db import AuthMiddlewareStack
 from chat.realtime.origin import SameOriginValidator
 from chat.realtime.routing import websocket_urlpatterns
+from chat.realtime.tokenauth import TokenOrSessionAuth
 from chat.realtime.transport import TransportProbe
 
 # Under daphne, SIGTERM closes every socket with 4001 before the process exits (nothing
@@ -24,7 +25,7 @@ application = ProtocolTypeRouter(
         "http": django_asgi_app,
         # The probe is outermost: it must see daphne's own send callable.
         "websocket": TransportProbe(
-            SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+            SameOriginValidator(TokenOrSessionAuth(URLRouter(websocket_urlpatterns)))
         ),
     }
 )

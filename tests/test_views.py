@@ -326,5 +326,8 @@ def test_admin__messages_cannot_be_added_by_hand(client, moderator):
 def test_api_urls__served_by_the_api_views():
     from django.urls import resolve
 
+    from chat import api_views
+
     assert resolve("/api/rooms").func is views.rooms_api
-    assert resolve("/api/rooms/lobby/messages").func is views.room_messages
+    # GET and POST: the token-aware view, which hands a GET to views.room_messages
+    assert resolve("/api/rooms/lobby/messages").func is api_views.room_messages

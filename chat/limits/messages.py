@@ -6,7 +6,7 @@ from redis_core import get_manager
 
 from .. import metrics
 
-__all__ = ["reserve", "release", "retry_after"]
+__all__ = ["reserve", "release", "reserve_sync", "release_sync", "retry_after"]
 
 # KEYS[1] the user's log. ARGV: limit, window ms, token. Returns {1, 0} when reserved,
 # {0, ms until the oldest entry leaves the window} when over the limit.
@@ -46,6 +46,23 @@ async def reserve(user_id, rate):
     if int(allowed):
         return token, None
     return None, retry_after(int(wait_ms))
+
+
+def reserve_sync(user_id, rate):
+    """reserve() for synchronous code (chat.api), through the manager's sync client."""
+    limit, seconds = rate
+    token = uuid.uuid4().hex
+    allowed, wait_ms = (
+        get_manager().client().eval(_SCRIPT, 1, _key(user_id), limit, int(seconds * 1000), token)
+    )
+    if int(allowed):
+        return token, None
+    return None, retry_after(int(wait_ms))
+
+
+def release_sync(user_id, token):
+    """release() for synchronous code."""
+    get_manager().client().zrem(_key(user_id), token)
 
 
 async def release(user_id, token):

@@ -14,15 +14,14 @@ import uuid
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import DatabaseError
 from redis.exceptions import RedisError
 
 from redis_core import get_manager
 
-from .. import metrics, protocol, services, store
-from ..broadcast import session_target
+from .. import metrics, profiles, protocol, services, store, token_auth
+from ..broadcast import session_target, token_target
 from ..limits import caps, frames
 from ..limits import connections as connlimit
 from ..limits import messages as ratelimit
@@ -34,6 +33,7 @@ from .db import database_call
 from .hub import get_hub, presence_frame
 from .outgoing import BoundedSender
 from .throttle import ABUSE_WINDOW, Throttled
+from .tokenauth import SCOPE_TOKEN
 from .transport import SCOPE_KEY, Wire
 from .writer import get_writer
 
@@ -56,7 +56,8 @@ class ChatConsumer(Throttled, BoundedSender, AsyncWebsocketConsumer):
         self.room = None  # the Room model (pk None: a room nobody created yet)
         self.hub = None
         self.username = ""
-        self.session_target = None  # names this socket's browser session in control messages
+        self.session_target = None  # names its session (or API token) in control messages
+        self.message_rate = False  # the user's (N, S) or None, looked up on the first message
         self.connection_id = uuid.uuid4().hex[:16]
         self.presence_entry = None
         self.last_presence = None  # the presence (users, anonymous) this socket shows
@@ -164,8 +165,15 @@ class ChatConsumer(Throttled, BoundedSender, AsyncWebsocketConsumer):
             session_key = getattr(self.scope.get("session"), "session_key", None)
             if session_key:
                 self.session_target = session_target(session_key)
+            if self.scope.get(SCOPE_TOKEN):
+                self.session_target = token_target(self.scope[SCOPE_TOKEN])
         self.hub = get_hub()
         await self.hub.join(self, room.name, room.pk)
+        if self.scope.get(SCOPE_TOKEN):
+            # A revocation between the token check and the join sent its close before this
+            # socket could hear it: check again now that it can.
+            if not await database_call(token_auth.token_exists)(self.scope[SCOPE_TOKEN]):
+                raise services.LoginRequired(room.name)
         if room.is_private:
             # A membership removed between the check above and the join would have sent its
             # close before this socket could hear it: check again now that it can.
@@ -324,7 +332,9 @@ class ChatConsumer(Throttled, BoundedSender, AsyncWebsocketConsumer):
         if not self.username:
             raise protocol.ProtocolError("auth_required", "Log in to post messages.")
         token = None
-        rate = settings.CHAT_MESSAGE_RATE
+        if self.message_rate is False:  # staff may mark a bot rate-exempt (chat.profiles)
+            self.message_rate = await database_call(profiles.message_rate)(self.user)
+        rate = self.message_rate
         if rate is not None:
             token, wait = await ratelimit.reserve(self.user.pk, rate)
             if token is None:

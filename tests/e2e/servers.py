@@ -13,6 +13,7 @@ The API, all of it (tests/e2e/conftest.py wraps it in the `stack`, `pg_stack` an
     stack.manage("check_redis_ssot", "--json", check=False)  # manage.py with the stack's env
     stack.redis_client()                       # a plain redis-py client, to inspect keys
     a.terminate(); a.wait(15)                  # SIGTERM by PID; a.log_text() reads its output
+    a.restart()                                # stop by PID, start again on the same port
     stack.stop()                               # every process it started, by PID
 
 Every wait is bounded; only processes started here are signalled, by their PID; loopback only.
@@ -66,21 +67,33 @@ class Daphne:
             options["additional_headers"] = {"Cookie": f"sessionid={sessionid}"}
         return options
 
+    def _spawn(self):
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
+                 "chatproject.asgi:application"],
+                cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+            )  # fmt: skip
+
     def start(self, timeout=START_TIMEOUT):
         for _attempt in range(3):  # a free port can be taken between probing and binding
             self.port = free_port()
-            with open(self.log_path, "ab") as log:
-                self.process = subprocess.Popen(
-                    [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
-                     "chatproject.asgi:application"],
-                    cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                )  # fmt: skip
+            self._spawn()
             if self.wait_healthy(timeout):
                 return self
             if self.process.poll() is None:
                 self.kill()
                 break
         raise RuntimeError(f"daphne {self.name} did not serve /healthz:\n{self.log_tail()}")
+
+    def restart(self, timeout=START_TIMEOUT):
+        """Stop the process (SIGTERM by PID, bounded) and start a new one on the same port,
+        so that clients come back to the address they knew."""
+        self.stop()
+        self._spawn()
+        if not self.wait_healthy(timeout):
+            raise RuntimeError(f"daphne {self.name} did not restart:\n{self.log_tail()}")
+        return self
 
     def wait_healthy(self, timeout):
         """True once GET /healthz answers 200; False when the process exits or time runs out."""

@@ -19,6 +19,9 @@
   const noticeEl = $("notice");
   const presenceList = $("presence");
   const presenceSummaryEl = $("presence-summary");
+  const peopleCount = $("people-count");
+  const announcer = $("announcer");
+  const statusLive = $("status-live");
   const composer = $("composer");
   const input = $("text");
   const counter = $("counter");
@@ -91,15 +94,63 @@
   // scrolling ----------------------------------------------------------------------------
 
   const atBottom = () => log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+  let pinned = true; // the reader is at the end of the conversation
   const toBottom = () => {
     log.scrollTop = log.scrollHeight;
+    pinned = true;
     jump.hidden = true;
   };
 
   log.addEventListener("scroll", () => {
     if (log.scrollTop < 120) connection.loadOlder();
-    if (atBottom()) jump.hidden = true;
+    pinned = atBottom();
+    if (pinned) jump.hidden = true;
   });
+  // The log got smaller or larger (the on-screen keyboard, a rotated phone): a reader at the
+  // end stays at the end, next to the composer.
+  new ResizeObserver(() => {
+    if (pinned) log.scrollTop = log.scrollHeight;
+  }).observe(log);
+
+  // screen readers: new messages, briefly, through a polite log; history is never read ------
+
+  const ANNOUNCED_KEPT = 20;
+  const ANNOUNCE_EACH = 3; // a larger batch is announced as "N new messages"
+  const clip = (text) => (text.length > 200 ? text.slice(0, 199) + "…" : text);
+
+  function announce(text) {
+    announcer.append(el("p", null, text));
+    while (announcer.childElementCount > ANNOUNCED_KEPT) announcer.firstElementChild.remove();
+  }
+
+  function announceMessages(messages) {
+    if (messages.length > ANNOUNCE_EACH) announce(`${messages.length} new messages`);
+    else for (const m of messages) announce(`${m.user}: ${clip(m.text)}`);
+  }
+
+  // Messages arrive in batches (hello's history, a resume, a page of scrollback, a message):
+  // the DOM changes for all of a batch, then the layout is read once and the log scrolled
+  // once, when the task that brought it is done.
+  const batch = { open: false, follow: false, newest: false, mine: false, fresh: [] };
+  let live = false; // after the first hello: messages from then on are new to the reader
+  let loadingOlder = false;
+
+  function joinBatch() {
+    if (batch.open) return;
+    batch.open = true;
+    batch.follow = pinned;
+    queueMicrotask(endBatch);
+  }
+
+  function endBatch() {
+    batch.open = false;
+    if (batch.newest) {
+      if (batch.follow || batch.mine) toBottom();
+      else jump.hidden = false;
+    }
+    announceMessages(batch.fresh);
+    Object.assign(batch, { newest: false, mine: false, fresh: [] });
+  }
   jump.addEventListener("click", () => {
     toBottom();
     log.focus();
@@ -140,16 +191,33 @@
 
   retry.addEventListener("click", () => connection.retryNow());
 
+  // The visible status counts down every second; a screen reader hears each change once.
+  let heardState = "connecting";
+  function announceStatus(state) {
+    if (state === heardState || state === "connecting") return;
+    const first = heardState === "connecting" && state === "connected" && !live;
+    heardState = state;
+    if (first) return; // the page just opened: nothing to say
+    const said = {
+      connected: "Connected again.",
+      reconnecting: "Connection lost: reconnecting.",
+      offline: "Offline.", // the reason is in the notice, an alert of its own
+    };
+    statusLive.textContent = said[state] || "";
+  }
+
   // what the connection reports ----------------------------------------------------------
 
   const view = {
     status(state, info) {
       clearInterval(countdown);
+      announceStatus(state);
       statusEl.dataset.code = info.code || ""; // the close code that led here, if any
       retry.hidden = state !== "reconnecting" && !(state === "offline" && !info.final);
       root.dataset.connection = state;
       if (state === "connecting") setStatus(state, "Connecting…");
       else if (state === "connected") {
+        live = true;
         setStatus(state, "Connected");
         if (root.dataset.user && !info.me) {
           showNotice("Your session has ended: log in again to post.", { sticky: true });
@@ -174,6 +242,7 @@
     },
 
     message(message, nextSeq) {
+      joinBatch();
       const mine = Boolean(connection.me) && message.user === connection.me;
       const li = messageItem(message.user, mine, localTime(message.ts), message.text);
       li.dataset.seq = message.seq;
@@ -182,29 +251,33 @@
         stale.remove();
         sentEls.delete(message.seq);
       }
-      const follow = atBottom();
       const before = shownAfter(nextSeq);
       list.insertBefore(li, before);
       shown.set(message.seq, li);
+      if (live && !loadingOlder && !mine) batch.fresh.push(message);
       if (before === null) {
-        if (follow || mine) toBottom();
-        else jump.hidden = false;
+        batch.newest = true;
+        batch.mine = batch.mine || mine;
         if (document.hidden && !mine) unread.add();
       }
     },
 
     older(messages, complete) {
-      // Inserted newest first, each before the one after it; the reader's place is kept.
+      // Inserted newest first, each before the one after it; the reader's place is kept:
+      // the log scrolls down by exactly the height added above what it shows.
       const height = log.scrollHeight;
       const top = log.scrollTop;
+      loadingOlder = true;
       for (const m of messages.slice().reverse()) {
         this.message(m, connection.timeline.nextAfter(m.seq));
       }
-      log.scrollTop = top + (log.scrollHeight - height);
+      loadingOlder = false;
       this.olderDone(complete);
+      log.scrollTop = top + (log.scrollHeight - height);
     },
 
     olderDone(complete) {
+      if (complete && document.activeElement === older) log.focus(); // not lost to <body>
       older.hidden = complete;
       beginning.hidden = !complete;
     },
@@ -250,15 +323,18 @@
     },
 
     hidden(seq) {
+      const author = shown.get(seq)?.querySelector(".author")?.textContent;
       for (const map of [shown, sentEls]) {
         const li = map.get(seq);
         if (li) li.remove();
         map.delete(seq);
       }
+      if (author) announce(`A message by ${author} was removed.`);
     },
 
     presence(users, anonymous, me) {
       presenceSummaryEl.textContent = presenceSummary(users, anonymous);
+      peopleCount.textContent = String(users.length + anonymous);
       presenceList.replaceChildren(
         ...users.map((user) => {
           const li = el("li", user === me ? "me" : "");

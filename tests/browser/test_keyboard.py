@@ -1,0 +1,169 @@
+"""Keyboard only: every action of today's pages with Tab, Shift+Tab, Enter, Escape and typing
+(page.keyboard, never a click), each focused element visibly marked.
+"""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.helpers import HOME, PASSWORD
+
+pytestmark = pytest.mark.browser
+
+MAX_TABS = 60
+# The room page's stops, in the order Tab reaches them from the top.
+ORDER = ["skip", "brand", "theme-toggle", "logout", "log", "older"]
+
+# The focused element: a description, whether it matches, and how its focus shows.
+FOCUSED = """(selector) => {
+  const el = document.activeElement;
+  const style = getComputedStyle(el);
+  const ring = style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2;
+  const box = el.getBoundingClientRect();
+  return {
+    key: el.id || el.classList[0] || el.tagName.toLowerCase(),
+    what: `${el.tagName.toLowerCase()}#${el.id}.${el.className} "${(el.textContent || "").trim().slice(0, 30)}"`,
+    match: el !== document.body && el.matches(selector),
+    visible: ring && box.width > 0 && box.height > 0,
+  };
+}"""
+
+
+def focused(page, selector="*"):
+    return page.evaluate(FOCUSED, selector)
+
+
+def tab_to(page, selector, backwards=False):
+    """Press Tab (Shift+Tab) until selector has the focus; every stop must show its focus.
+    Returns the keys (id, else first class) of the elements passed through, in order."""
+    key = "Shift+Tab" if backwards else "Tab"
+    path = []
+    for _ in range(MAX_TABS):
+        page.keyboard.press(key)
+        now = focused(page, selector)
+        if now["what"].startswith("body"):
+            continue  # the focus left the page (wrapping around): go on
+        assert now["visible"], f"no visible focus on {now['what']} (after {path})"
+        path.append(now["key"])
+        if now["match"]:
+            return path
+    raise AssertionError(f"{selector} not reached with {key} in {MAX_TABS} presses: {path}")
+
+
+def connected(page):
+    expect(page.locator("#status")).to_have_attribute("data-state", "connected")
+
+
+def test_keyboard__log_in_open_a_room_post_switch_rooms_load_older_and_log_out(open_page):
+    page = open_page(None, "/accounts/login/")
+    tab_to(page, "#id_username")
+    page.keyboard.type("alice")
+    page.keyboard.press("Tab")
+    assert focused(page, "#id_password")["match"]  # the order of the form
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(HOME)
+
+    tab_to(page, "#id_room")  # open (create) a room by its name
+    page.keyboard.type("keyboard-only")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/chat/keyboard-only/$"))
+    connected(page)
+    tab_to(page, "#text")
+    page.keyboard.type("typed with the keyboard only")
+    page.keyboard.press("Enter")
+    expect(page.locator("#messages > li.mine .body")).to_have_text(["typed with the keyboard only"])
+    expect(page.locator("#text")).to_be_focused()  # ready for the next one
+
+    tab_to(page, "a.brand", backwards=True)  # back to the rooms, then another room
+    page.keyboard.press("Enter")
+    page.wait_for_url(HOME)
+    tab_to(page, 'a.room-name[href="/chat/history/"]')
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/chat/history/$"))
+    connected(page)
+    expect(page.locator("#messages > li")).to_have_count(50)
+    path = tab_to(page, "#older")  # from the top of the page: a sensible order
+    assert [key for key in path if key in ORDER] == ORDER, path
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.querySelectorAll('#messages > li').length >= 100")
+
+    if page.locator("#older").is_visible():  # the last page, unless scrolling fetched it
+        page.keyboard.press("Enter")
+    # Without more to load the button goes: the focus stays in the log, not lost to <body>.
+    expect(page.locator("#beginning")).to_be_visible()
+    expect(page.locator("#log")).to_be_focused()
+    tab_to(page, "#text")  # after the log comes the composer
+    tab_to(page, "#logout", backwards=True)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("link", name="Log in")).to_be_visible()
+    assert page.errors == []
+
+
+def test_keyboard__skip_link_then_the_log_scrolls_with_keys_and_loads_older(open_page):
+    page = open_page(None, "/chat/history/")
+    connected(page)
+    expect(page.locator("#messages > li")).to_have_count(50)
+    page.keyboard.press("Tab")
+    assert focused(page, "a.skip")["match"]
+    expect(page.locator("a.skip")).to_be_in_viewport()
+    page.keyboard.press("Enter")
+    assert focused(page, "main")["match"]
+    tab_to(page, "#log")
+    page.keyboard.press("Home")  # the focused log scrolls: its top asks for older history
+    page.wait_for_function("() => document.querySelectorAll('#messages > li').length >= 100")
+
+
+def test_keyboard__members_create_a_private_room_add_and_remove_a_member(open_page):
+    page = open_page("bob", "/")  # bob: the rooms tests count alice's and carol's rooms
+    tab_to(page, "#new-private")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/rooms/new-private/$"))
+    tab_to(page, "#id_room")
+    page.keyboard.type("keyboard-club")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/chat/keyboard-club/members/$"))
+
+    tab_to(page, "#id_username")
+    page.keyboard.type("carol")
+    page.keyboard.press("Enter")
+    expect(page.locator("#members .member-name")).to_have_text(["carol"])
+    tab_to(page, 'button[aria-label="Remove carol"]')
+    page.keyboard.press("Enter")
+    expect(page.locator("#members")).to_have_count(0)
+    expect(page.locator("#notices")).to_be_visible()
+    assert page.errors == []
+
+
+def test_keyboard__escape_closes_the_online_list_and_gives_the_focus_back(open_page):
+    page = open_page("alice", "/chat/history/", viewport={"width": 360, "height": 740})
+    connected(page)
+    toggle = page.locator("#people-toggle")
+    expect(page.locator("#people")).to_be_hidden()
+    tab_to(page, "#people-toggle")
+    page.keyboard.press("Enter")
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(page.locator("#people")).to_be_visible()
+    expect(page.locator("#presence .name")).to_contain_text(["alice"])
+    page.keyboard.press("Escape")
+    expect(page.locator("#people")).to_be_hidden()
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    expect(toggle).to_be_focused()
+    page.keyboard.press("Enter")  # and again, closed with its own button
+    expect(page.locator("#people")).to_be_visible()
+    page.keyboard.press("Enter")
+    expect(page.locator("#people")).to_be_hidden()
+
+
+def test_keyboard__theme_toggle(open_page):
+    page = open_page(None, "/", color_scheme="light")
+    button = page.locator("#theme-toggle")
+    expect(button).to_have_attribute("aria-pressed", "false")
+    tab_to(page, "#theme-toggle")
+    page.keyboard.press("Enter")
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    expect(button).to_have_attribute("aria-pressed", "true")
+    page.keyboard.press("Enter")
+    expect(button).to_have_attribute("aria-pressed", "false")
+    assert page.evaluate("document.documentElement.dataset.theme") is None  # the system's again
