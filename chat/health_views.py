@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from redis.exceptions import RedisError
 
 from redis_core import get_manager
+from redis_core.sentinel import MASTER_NOT_FOUND
 
 from . import draining, metrics, metrics_access
 
@@ -47,13 +48,25 @@ async def _database():
 
 
 async def _timed(probe):
+    """{"ok", "ms"}, and "error" (the reason, one line) when the check failed."""
     started = time.perf_counter()
+    error = None
     try:
         await asyncio.wait_for(probe(), CHECK_TIMEOUT)
-        ok = True
-    except (TimeoutError, RedisError, OSError, DatabaseError):
-        ok = False
-    return {"ok": ok, "ms": round((time.perf_counter() - started) * 1000, 3)}
+    except TimeoutError:
+        error = f"no answer within {CHECK_TIMEOUT} s"
+    except MASTER_NOT_FOUND:  # redis-py's message ends with a client's repr: say why
+        error = (
+            "MasterNotFoundError: no sentinel of REDIS_URL named a primary that answers: a "
+            "sentinel address, REDIS_SENTINEL_PASSWORD or the service name is wrong, or the "
+            "failover is not over (`manage.py check` says which)"
+        )
+    except (RedisError, OSError, DatabaseError) as exc:
+        error = f"{type(exc).__name__}: {exc}"[:500]
+    result = {"ok": error is None, "ms": round((time.perf_counter() - started) * 1000, 3)}
+    if error is not None:
+        result["error"] = error
+    return result
 
 
 async def readiness():

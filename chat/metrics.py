@@ -15,7 +15,11 @@ __all__ = ["redis_command", "set_readiness"]
 
 connections_open = Gauge("chat_connections_open", "Open WebSocket connections in this process")
 connections_opened = Counter("chat_ws_opens_total", "WebSocket connections accepted")
-connections_closed = Counter("chat_ws_closes_total", "WebSocket connections closed", ["code"])
+# by: "server" when this process sent the close code, "client" when the client did (or the
+# connection broke without a close frame: 1006). A client's own 1011 is not a server bug.
+connections_closed = Counter(
+    "chat_ws_closes_total", "WebSocket connections closed, by close code and side", ["code", "by"]
+)
 db_connections_opened = Counter(
     "chat_db_connections_opened_total", "Database connections this process opened"
 )

@@ -5,10 +5,14 @@ import re
 
 from django.core.exceptions import ImproperlyConfigured
 
-__all__ = ["count", "flag", "host_list", "message_rate", "network_list"]
+__all__ = ["count", "flag", "host_list", "message_rate", "network_list", "seconds", "origin_list"]
 
 RATE = re.compile(r"^\s*(\d{1,9})\s*/\s*(\d{1,9}(?:\.\d{1,6})?)\s*$")
 COUNT = re.compile(r"^\s*(\d{1,9})\s*$")
+SECONDS = re.compile(r"^\s*(\d{1,4}(?:\.\d{1,3})?)\s*$")
+ORIGIN = re.compile(
+    r"^https?://(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?$|^https?://\[[0-9A-Fa-f:]+\](:\d{1,5})?$"
+)
 
 
 def flag(environ, name, default):
@@ -64,3 +68,28 @@ def network_list(value, name="CHAT_METRICS_ALLOW"):
                 "comma-separated CIDRs, e.g. 127.0.0.0/8,::1,10.0.0.0/8."
             ) from None
     return networks
+
+
+def seconds(environ, name, default, low=0.1, high=600):
+    """Seconds (a decimal number from low to high) from the environment, default when unset."""
+    value = environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    match = SECONDS.match(value)
+    if not match or not low <= float(match.group(1)) <= high:
+        raise ImproperlyConfigured(
+            f"{name}={value!r}: use a number of seconds from {low} to {high}, e.g. 10."
+        )
+    return float(match.group(1))
+
+
+def origin_list(value, name="CSRF_TRUSTED_ORIGINS"):
+    """'https://chat.example.org,https://chat.example.org:8443' -> a list, each checked."""
+    origins = [o.strip() for o in value.split(",") if o.strip()]
+    for origin in origins:
+        if not ORIGIN.match(origin):
+            raise ImproperlyConfigured(
+                f"{name}={value!r}: {origin!r} is not an origin; use scheme://host[:port], "
+                "e.g. https://chat.example.org:8443 (comma-separated)."
+            )
+    return origins

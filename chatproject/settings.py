@@ -7,7 +7,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import count, flag, host_list, message_rate, network_list
+from .env import count, flag, host_list, message_rate, network_list, origin_list, seconds
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("CHAT_VAR_DIR", BASE_DIR / "var"))
@@ -25,11 +25,19 @@ if SECRET_KEY == _DEV_SECRET and not DEBUG:
     )
 
 ALLOWED_HOSTS = host_list(os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost"))
+# Origins whose POSTs pass CSRF's origin check besides the request's own host (a proxy
+# on another port or name): scheme://host[:port], comma-separated.
+CSRF_TRUSTED_ORIGINS = origin_list(os.environ.get("CSRF_TRUSTED_ORIGINS", ""))
 
 # The one Redis of every part of the server. Default: the development Redis of `make run`.
 DEV_REDIS_URL = f"unix://{VAR_DIR / 'redis' / 'redis.sock'}"
 REDIS_URL_FROM_ENV = bool(os.environ.get("REDIS_URL"))
 REDIS_URL = os.environ.get("REDIS_URL") or DEV_REDIS_URL
+# The sentinels' own password (redis+sentinel:// URLs; the URL's password is the primary's).
+REDIS_SENTINEL_PASSWORD = os.environ.get("REDIS_SENTINEL_PASSWORD") or None
+# Seconds without an answering primary before sockets are closed with 4012; None: 1.5, or
+# 10 with a Sentinel URL (redis_core.options.loss_grace).
+REDIS_LOSS_GRACE = seconds(os.environ, "REDIS_LOSS_GRACE", None)
 # Old import paths that forward to redis_core's manager; check_redis_ssot verifies each.
 REDIS_CORE_LEGACY_MODULES = ["chat.redis_client", "chatproject.redis", "redis_core.compat"]
 

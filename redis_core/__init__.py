@@ -64,7 +64,11 @@ class ManagerHandler:
             )
         url = getattr(settings, self.settings_name, None)
         try:
-            return RedisManager(url)
+            return RedisManager(
+                url,
+                sentinel_password=getattr(settings, "REDIS_SENTINEL_PASSWORD", None),
+                loss_grace=getattr(settings, "REDIS_LOSS_GRACE", None),
+            )
         except ValueError as exc:
             raise RedisNotConfigured(
                 f"The Redis manager cannot be built: {exc} "
@@ -87,6 +91,8 @@ class ManagerHandler:
 
 
 managers = ManagerHandler()
+# The settings a manager is built from: changing one builds a new manager.
+SETTINGS = ("REDIS_URL", "REDIS_SENTINEL_PASSWORD", "REDIS_LOSS_GRACE")
 
 
 def get_manager():
@@ -105,7 +111,7 @@ def reset_manager():
 
 
 def _on_setting_changed(setting, **kwargs):
-    if setting == "REDIS_URL" or setting.startswith("REDIS_CORE_"):
+    if setting in SETTINGS or setting.startswith("REDIS_CORE_"):
         reset_manager()
 
 

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 from django.conf import settings
 from django.core.checks import Error, Warning, register
 
-from . import options
+from . import options, sentinel
 
 __all__ = [
     "check_redis_settings",
@@ -18,6 +18,7 @@ __all__ = [
     "TAG",
     "W001",
     "E004",
+    "check_sentinel",
 ]
 
 TAG = "redis"
@@ -45,8 +46,19 @@ E004 = Error(
 def e001(reason):
     return Error(
         f"REDIS_URL cannot be used: {reason}",
-        hint="Use redis://host:port/db, rediss://host:port/db (TLS) or unix:///path/to.sock.",
+        hint="Use redis://host:port/db, rediss://host:port/db (TLS), unix:///path/to.sock, or "
+        "redis+sentinel://[:password@]host:port[,host:port...]/service/db (rediss+sentinel:// "
+        "for TLS).",
         id="redis_core.E001",
+    )
+
+
+def e006(reason):
+    return Error(
+        f"REDIS_URL's sentinels cannot give the chat a primary: {reason}",
+        hint="Check the sentinel addresses and service name in REDIS_URL, the primary's "
+        "password in it, and REDIS_SENTINEL_PASSWORD (the sentinels' own).",
+        id="redis_core.E006",
     )
 
 
@@ -130,6 +142,21 @@ def check_debug_hosts(app_configs=None, **kwargs):
     return []
 
 
+def check_sentinel(app_configs=None, **kwargs):
+    """E006: a Sentinel URL whose sentinels do not name an answering primary (asks them,
+    bounded; nothing is asked for a plain URL)."""
+    url = getattr(settings, "REDIS_URL", None)
+    if not sentinel.is_sentinel(url):
+        return []
+    try:
+        target = sentinel.parse(url)
+    except ValueError:
+        return []  # E001 says why
+    reason = sentinel.diagnose(target, getattr(settings, "REDIS_SENTINEL_PASSWORD", None))
+    return [e006(reason)] if reason else []
+
+
 register(TAG)(check_redis_settings)
+register(TAG)(check_sentinel)
 register(TAG)(check_channel_layers)
 register(TAG, "security")(check_debug_hosts)

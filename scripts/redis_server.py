@@ -36,8 +36,10 @@ def free_port():
 class RedisServer:
     """One redis-server process on loopback (port) or a unix socket, data in folder."""
 
-    def __init__(self, folder, port=None, unix_socket=None):
+    def __init__(self, folder, port=None, unix_socket=None, extra_args=(), config=None):
         self.folder = Path(folder)
+        self.extra_args = list(extra_args)  # e.g. --requirepass, --replicaof, --sentinel
+        self.config = config  # a configuration file read first (command-line options win)
         self.port = port if port is not None else (0 if unix_socket else free_port())
         self.unix_socket = unix_socket
         self.process = None
@@ -52,12 +54,14 @@ class RedisServer:
         self.folder.mkdir(parents=True, exist_ok=True)
         args = [
             redis_server_binary(),
+            *([str(self.config)] if self.config else []),
             "--bind", "127.0.0.1", "--port", str(self.port),
             "--dir", str(self.folder), "--save", "", "--appendonly", "no",
             "--protected-mode", "yes", "--loglevel", "warning",
             "--logfile", str(self.folder / "redis.log"),
             "--maxclients", "20000",
         ]  # fmt: skip
+        args += self.extra_args
         if self.unix_socket:
             args += ["--unixsocket", str(self.unix_socket), "--unixsocketperm", "700"]
         self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL)
@@ -83,7 +87,8 @@ class RedisServer:
                 s.settimeout(0.5)
                 s.connect(address)
                 s.sendall(b"PING\r\n")
-                return s.recv(16).startswith(b"+PONG")
+                # A server with a password answers -NOAUTH: it is up all the same.
+                return s.recv(16).startswith((b"+PONG", b"-NOAUTH"))
         except OSError:
             return False
 

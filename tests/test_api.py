@@ -5,7 +5,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.db import transaction
 
-from chat import api
+from chat import api, services
 from chat.models import ChatProfile, Membership, Message, Room
 from tests.wsutil import socket
 
@@ -131,7 +131,7 @@ async def test_post_message__reaches_sockets_in_seq_order_with_typed_messages(al
         (1, "alice", "typed 1"), (2, "bot", "from the api 2"),
         (3, "alice", "typed 3"), (4, "bot", "from the api 4"),
     ]  # fmt: skip
-    # a repeated client_id is not broadcast again
+    # a repeated client_id is published again, and dropped by the hub that delivered it
     first = await api.apost_message("lobby", bot, "once", client_id="k")
     assert (await watcher.recv_type("message"))["seq"] == first.message["seq"]
     await api.apost_message("lobby", bot, "once", client_id="k")
@@ -154,4 +154,18 @@ async def test_post_message__inside_a_transaction_published_only_once_committed(
     posted = await api.apost_message("lobby", bot, "this one")
     frame = await watcher.recv_type("message")
     assert frame == posted.message and frame["seq"] == 1  # the rolled-back seq is not a gap
+    await watcher.close()
+
+
+async def test_post_message__a_retry_publishes_what_its_first_attempt_stored_only(alice, bot):
+    """The first attempt stored the message and its process stopped before publishing: the
+    retry with the same client_id returns it (created False) and the room receives it."""
+    watcher = await socket("lobby", user=alice)
+    room = await sync_to_async(services.get_or_create_room)("lobby")
+    await sync_to_async(services.post_message)(room.pk, bot, "cut short", "c-cut")
+    assert await watcher.nothing(0.3)  # stored, never published
+    again = await api.apost_message("lobby", bot, "cut short", client_id="c-cut")
+    assert again.created is False
+    frame = await watcher.recv_type("message")
+    assert frame["seq"] == again.message["seq"] == 1 and frame["text"] == "cut short"
     await watcher.close()

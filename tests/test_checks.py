@@ -46,7 +46,12 @@ def test_w001__not_raised_in_development():
 @override_settings(REDIS_URL="http://127.0.0.1:6379/0")
 def test_e001__unusable_scheme():
     found = check_redis_settings(None)
-    assert found == [e001("REDIS_URL scheme 'http' is not one of redis://, rediss://, unix://.")]
+    assert found == [
+        e001(
+            "REDIS_URL scheme 'http' is not one of redis://, rediss://, unix://, "
+            "redis+sentinel://, rediss+sentinel://."
+        )
+    ]
     assert "rediss://" in found[0].hint
 
 

@@ -158,6 +158,25 @@ async def test_same_client_id__acked_with_first_seq_not_stored_or_broadcast_agai
     await bob.close()
 
 
+async def test_same_client_id__a_post_stored_but_never_published_is_published_by_its_retry(
+    users,
+):
+    """The process that stored it died before publishing (the client saw no ack): the
+    retry with the same client_id is acked with the stored seq and reaches the room."""
+    alice = await joined(user=users["alice"])
+    bob = await joined(user=users["bob"])
+    room = await sync_to_async(Room.objects.get)(name="lobby")
+    await sync_to_async(services.post_message)(room.pk, users["alice"], "lost", "c-lost")
+    assert await bob.nothing(0.3)  # stored, never published
+    again = await post(alice, "lost", "c-lost")
+    delivered = await bob.recv_type("message")
+    assert delivered["seq"] == again["seq"] == 1 and delivered["text"] == "lost"
+    assert (await alice.recv_type("message"))["seq"] == 1
+    assert await sync_to_async(Message.objects.count)() == 1
+    await alice.close()
+    await bob.close()
+
+
 async def test_anonymous_post__auth_required_connection_stays(users):
     client = await joined()
     await client.send({"type": "message", "text": "hi"})

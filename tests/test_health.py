@@ -43,7 +43,7 @@ async def test_stopped__lost_after_the_grace_then_restored_when_back(redis_serve
         await loop.run_in_executor(None, redis_server.stop)
         started = loop.time()
         assert await wait_until(lambda: LOST in events, timeout=5)
-        assert loop.time() - started >= health.LOSS_GRACE * 0.9
+        assert loop.time() - started >= health.loss_grace * 0.9
         assert not health.ready and not await health.wait_ready(0.2)
         await loop.run_in_executor(None, redis_server.start)
         assert await wait_until(lambda: RESTORED in events, timeout=8)

@@ -121,8 +121,8 @@ async def test_metrics__sync_pool_connections(async_client):
     assert found[("chat_redis_pool_connections", sync)] >= 1
 
 
-async def test_metrics__closes_counted_by_code(async_client):
-    key = ("chat_ws_closes_total", frozenset({("code", "4404")}))
+async def test_metrics__closes_counted_by_code_and_side(async_client):
+    key = ("chat_ws_closes_total", frozenset({("code", "4404"), ("by", "server")}))
     before = (await scrape(async_client)).get(key, 0)
     client = Client(room="Not-A-Room")
     connected, _ = await client.connect()

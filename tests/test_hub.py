@@ -146,3 +146,24 @@ async def test_aclose__closes_members_and_ends_every_task(hubs, room):
     await asyncio.sleep(0)
     assert not [t for t in hub.tasks if not t.done()]
     assert hub.rooms == {} and hub.pubsub is None
+
+
+async def test_many_rooms_opened_at_once__every_room_is_read(hubs, make_user):
+    """A process starting under load opens many rooms at once. redis-py's PubSub takes a
+    connection of its own for each subscribe that finds it not yet connected, and reads only
+    the last: a room subscribed on another connection gets its join confirmed and then no
+    message ever. Every room must be on the connection the hub reads."""
+    user = await sync_to_async(make_user)("writer")
+    names = [f"burst{i}" for i in range(12)]
+    rooms = [await sync_to_async(services.get_or_create_room)(name) for name in names]
+    hub = hubs()
+    members = [Member() for _ in names]
+    await asyncio.gather(
+        *(hub.join(m, name, room.pk) for m, name, room in zip(members, names, rooms))
+    )
+    for name, room in zip(names, rooms):
+        message, _ = await sync_to_async(services.post_message)(room.pk, user, "hi", None)
+        await hub.publish_message(name, message["seq"], protocol.encode(message))
+    assert await wait_until(lambda: all(m.seqs == [1] for m in members)), [
+        name for name, m in zip(names, members) if m.seqs != [1]
+    ]

@@ -122,3 +122,35 @@ async def _connect_raw():
     connected, _ = await client.connect()
     assert connected  # accepted first, so that the close code reaches the browser
     return client
+
+
+async def test_within_the_loss_grace__a_post_is_refused_unavailable_and_the_socket_stays(
+    redis_server, alice, settings
+):
+    # The message rate on (the shipped default): its reservation is the Redis command
+    # that fails first. A long grace stands in for a Sentinel failover in progress.
+    settings.CHAT_MESSAGE_RATE = (30, 10.0)
+    settings.REDIS_LOSS_GRACE = 30.0
+    poster = await joined(user=alice)
+    await stop_in_thread(redis_server)
+    try:
+        await poster.send({"type": "message", "text": "during", "client_id": "d-1"})
+        frame = await poster.recv_type("error", timeout=10)
+        assert frame["code"] == "unavailable" and frame["retry_after"] == 1.0
+        await asyncio.sleep(2)  # well past the default grace of 1.5 s: still open
+        await poster.send({"type": "ping"})
+        assert (await poster.recv_type("pong", timeout=5))["type"] == "pong"
+    finally:
+        await start_in_thread(redis_server)
+    deadline = time.monotonic() + 10
+    while True:  # once Redis answers again, the same client_id is stored and acked
+        await poster.send({"type": "message", "text": "during", "client_id": "d-1"})
+        frame = await poster.recv()
+        while frame["type"] not in ("ack", "error"):
+            frame = await poster.recv()
+        if frame["type"] == "ack":
+            break
+        assert frame["code"] == "unavailable" and time.monotonic() < deadline
+        await asyncio.sleep(frame["retry_after"])
+    assert frame["seq"] == 1
+    await poster.close()

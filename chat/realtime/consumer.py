@@ -40,6 +40,7 @@ from .writer import get_writer
 log = logging.getLogger("chat.realtime.consumer")
 
 READY_TIMEOUT = 3.0
+UNAVAILABLE_RETRY = 1.0  # seconds a client waits after `unavailable` before sending again
 # What a refusal of access at connect closes with.
 ACCESS_CLOSE = {
     services.LoginRequired: CloseCode.ANONYMOUS,
@@ -214,11 +215,12 @@ class ChatConsumer(Throttled, BoundedSender, AsyncWebsocketConsumer):
             return
         self.torn_down = True
         self.closing = True
+        by = "server" if self.close_code else "client"
         code = self.close_code or code
         if self.counted:
             self.counted = False
             metrics.connections_open.dec()
-            metrics.connections_closed.labels(code=str(code)).inc()
+            metrics.connections_closed.labels(code=str(code), by=by).inc()
         room_name = self.room.name if self.room is not None else "-"
         log.info(
             "event=ws_close room=%s user_id=%s code=%s duration_s=%.1f",
@@ -319,8 +321,13 @@ class ChatConsumer(Throttled, BoundedSender, AsyncWebsocketConsumer):
         except services.RoomLimitReached as exc:
             await self.refuse(exc.retry_after, ABUSE_WINDOW, str(exc))
         except (RedisError, OSError) as exc:
+            # Within the loss grace (a failover): refused, nothing stored, the client
+            # retries; once the grace is over the hub closes every socket with 4012.
             get_manager().health().report_failure(exc)
-            await self.close_with(CloseCode.REDIS_LOST)
+            await self.send_error(
+                "unavailable", "The server cannot take this right now; try again shortly.",
+                retry_after=UNAVAILABLE_RETRY,
+            )  # fmt: skip
         except ObjectDoesNotExist:  # the room was deleted meanwhile
             await self.close_with(CloseCode.BAD_ROOM)
         except DatabaseError as exc:
@@ -346,19 +353,21 @@ class ChatConsumer(Throttled, BoundedSender, AsyncWebsocketConsumer):
         post = store.Post(self.user.pk, self.username, command.text, command.client_id)
         message, created = await get_writer().post(self.room.pk, post)
         await self.send_json(protocol.ack(message["client_id"], message["seq"]))
-        if not created:
-            if token is not None:
-                await ratelimit.release(self.user.pk, token)
-            return
-        metrics.messages_stored.inc()
-        if self.budget:  # a stored message is the message rate's to count, not ours
-            self.budget.refund(1.0)
+        if created:
+            metrics.messages_stored.inc()
+            if self.budget:  # a stored message is the message rate's to count, not ours
+                self.budget.refund(1.0)
+        elif token is not None:  # a retry of a stored message takes no rate slot
+            await ratelimit.release(self.user.pk, token)
+        # A retry is published again: the attempt that stored it may have been cut before
+        # its publish (its process stopped). Hubs and sockets drop a seq they delivered.
         try:
             await self.hub.publish_message(self.room.name, message["seq"], protocol.encode(message))
-        except (RedisError, OSError):
-            # Stored and acked: members recover it by seq; Redis's loss closes us with 4012.
+        except (RedisError, OSError) as exc:
+            # Stored and acked: every process's hub reads it back from the database when
+            # its subscription is back (failover) or on the next seq gap.
             metrics.publish_failed.inc()
-            raise
+            get_manager().health().report_failure(exc)
 
     async def command_history(self, command):
         if not await self._wait_drained():

@@ -44,6 +44,7 @@ class RoomFeed:
         self.gap_task = None
         self.subscribed = asyncio.get_running_loop().create_future()
         self.opened = None  # task that subscribes and starts the sequencer
+        self.stage = "queued"  # how far opening got (named in a join timeout's log line)
 
 
 class Hub:
@@ -58,6 +59,11 @@ class Hub:
         self.manager = manager
         self.rooms = {}
         self.pubsub = None
+        # redis-py's PubSub is not safe for concurrent use while it connects: each subscribe
+        # that finds it unconnected takes a connection of its own, and only the last is read
+        # (a room subscribed on another one is confirmed, then never hears a message). Every
+        # subscribe and unsubscribe goes through this lock.
+        self._subscribing = asyncio.Lock()
         self.reader = None
         self.refresher = None
         self.tasks = set()
@@ -91,7 +97,9 @@ class Hub:
         feed.members.add(member)
         try:
             await asyncio.wait_for(asyncio.shield(feed.opened), self.JOIN_TIMEOUT)
-        except BaseException:
+        except BaseException as exc:
+            if isinstance(exc, TimeoutError):
+                log.warning("event=hub_join_timeout room=%s stage=%s", name, feed.stage)
             self.leave(member, name)
             raise
         if self.refresher is None or self.refresher.done():
@@ -105,32 +113,39 @@ class Hub:
         if not feed.members:
             del self.rooms[name]
             self._stop_feed(feed)
-            if self.pubsub is not None and feed.subscribed.done():
-                self.spawn(self._unsubscribe(self.pubsub, feed.channel))
+            if self.pubsub is not None:  # also a subscribe sent but not yet confirmed
+                self.spawn(self._unsubscribe(feed.channel))
 
     def members(self):
         return [m for feed in list(self.rooms.values()) for m in list(feed.members)]
 
     async def _open(self, feed):
-        if self.pubsub is None:
-            self.pubsub = self.manager.pubsub()
-        pubsub = self.pubsub
-        if envelope.CONTROL_CHANNEL.encode() not in pubsub.channels:
-            await pubsub.subscribe(envelope.CONTROL_CHANNEL)
-        await pubsub.subscribe(feed.channel)
+        feed.stage = "subscribing"
+        async with self._subscribing:
+            if self.pubsub is None:
+                self.pubsub = self.manager.pubsub()
+            pubsub = self.pubsub
+            if envelope.CONTROL_CHANNEL.encode() not in pubsub.channels:
+                await pubsub.subscribe(envelope.CONTROL_CHANNEL)
+            await pubsub.subscribe(feed.channel)
         if self.reader is None or self.reader.done():
             self.reader = self.spawn(self._read(pubsub))
+        feed.stage = "awaiting the subscription"
         await feed.subscribed
+        feed.stage = "reading the latest seq"
         latest = await database_call(services.latest_seq)(feed.room_id)
+        feed.stage = "delivering"
         await self._deliver(feed, feed.sequencer.start(latest))
+        feed.stage = "open"
 
-    async def _unsubscribe(self, pubsub, channel):
-        if envelope.room_of(channel) in self.rooms:  # somebody joined again meanwhile
-            return
-        try:
-            await pubsub.unsubscribe(channel)
-        except (RedisError, OSError) as exc:
-            self.health.report_failure(exc)
+    async def _unsubscribe(self, channel):
+        async with self._subscribing:
+            if envelope.room_of(channel) in self.rooms or self.pubsub is None:
+                return  # somebody joined again meanwhile; or the hub closed
+            try:
+                await self.pubsub.unsubscribe(channel)
+            except (RedisError, OSError) as exc:
+                self.health.report_failure(exc)
 
     # publishing ----------------------------------------------------------------------
 
@@ -172,18 +187,19 @@ class Hub:
     async def _resubscribe(self, broken):
         """A fresh subscription to every room (the old connection broke); each room then
         catches up from the database, so what was published meanwhile is not lost."""
-        fresh = self.manager.pubsub()
-        channels = [feed.channel for feed in self.rooms.values()]
-        try:
-            await fresh.subscribe(envelope.CONTROL_CHANNEL, *channels)
-        except (RedisError, OSError) as exc:
-            self.health.report_failure(exc)
-            self.spawn(_quietly(fresh.aclose()))
-            return broken
-        if self.pubsub is not broken:  # Redis was declared lost meanwhile
-            self.spawn(_quietly(fresh.aclose()))
-            return broken
-        self.pubsub = fresh
+        async with self._subscribing:  # no room opens on the broken one meanwhile
+            fresh = self.manager.pubsub()
+            channels = [feed.channel for feed in self.rooms.values()]
+            try:
+                await fresh.subscribe(envelope.CONTROL_CHANNEL, *channels)
+            except (RedisError, OSError) as exc:
+                self.health.report_failure(exc)
+                self.spawn(_quietly(fresh.aclose()))
+                return broken
+            if self.pubsub is not broken:  # Redis was declared lost meanwhile
+                self.spawn(_quietly(fresh.aclose()))
+                return broken
+            self.pubsub = fresh
         self.spawn(_quietly(broken.aclose()))
         log.info("event=hub_resubscribed rooms=%s", len(self.rooms))
         return fresh

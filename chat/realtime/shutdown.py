@@ -2,11 +2,14 @@
 
 Daphne stops the Twisted reactor on SIGTERM and cancels every application at once: the
 sockets are dropped without a close frame (clients see 1006), consumers never run their
-disconnect, and presence lingers until it expires. Once the reactor runs, we take over
-SIGTERM (and SIGINT when Twisted handles it): stop listening, close each socket with 4001
-through its consumer, wait (bounded) for the consumers to finish, clean what is left of
-their presence, release this process's Redis connections, then hand over to Twisted's own
-handler, which stops the reactor as before. A second signal stops at once.
+disconnect, presence lingers until it expires, and HTTP requests in flight are cut. Once
+the reactor runs, we take over SIGTERM (and SIGINT when Twisted handles it): gate new
+connections (chat.realtime.listening: metrics and health served, the rest sent to other
+processes), close each socket with 4001 through its consumer, wait (bounded) for the
+consumers to finish, clean what is left of their presence, wait (bounded) for the HTTP
+requests in flight and stop listening, release this process's Redis connections, then
+hand over to Twisted's own handler, which stops the reactor as before. A second signal
+stops at once.
 """
 
 import asyncio
@@ -20,6 +23,7 @@ from redis.exceptions import RedisError
 
 from .. import draining
 from ..protocol import CloseCode
+from . import listening
 
 __all__ = [
     "CLOSE_GOING_AWAY",
@@ -35,8 +39,10 @@ log = logging.getLogger("chat.realtime.shutdown")
 CLOSE_GOING_AWAY = CloseCode.GOING_AWAY
 DRAIN_TIMEOUT = 5.0  # consumers to finish their disconnect (presence, groups)
 CLEANUP_TIMEOUT = 2.0  # each Redis clean-up step after that
+REQUESTS_TIMEOUT = 5.0  # HTTP requests in flight once the port is closed (a log-in hashes)
 POLL = 0.05
-SHUTDOWN_LIMIT = DRAIN_TIMEOUT + 3 * CLEANUP_TIMEOUT + 1  # every step is bounded; so is all
+# Every step is bounded; so is all: 5 + 5 + 3 x 2 + 1 = 17 s (systemd's TimeoutStopSec=20).
+SHUTDOWN_LIMIT = DRAIN_TIMEOUT + REQUESTS_TIMEOUT + 3 * CLEANUP_TIMEOUT + 1
 
 _state = {"installed": False, "task": None}
 
@@ -87,7 +93,7 @@ def _call_previous(reactor, previous, number):
 
 def _begin(reactor, previous, number):
     if _state["task"] is None:
-        servers = stop_listening(reactor)
+        servers = listening.gate(reactor)
         _state["task"] = asyncio.ensure_future(
             _shutdown_then_stop(servers, reactor, previous, number)
         )
@@ -95,7 +101,7 @@ def _begin(reactor, previous, number):
 
 async def _shutdown_then_stop(servers, reactor, previous, number):
     try:
-        await asyncio.wait_for(graceful_shutdown(servers), SHUTDOWN_LIMIT)
+        await asyncio.wait_for(graceful_shutdown(servers, reactor=reactor), SHUTDOWN_LIMIT)
     except Exception:  # whatever happens (a timeout included), the process must still stop
         log.exception("event=shutdown_failed")
     finally:
@@ -103,20 +109,6 @@ async def _shutdown_then_stop(servers, reactor, previous, number):
 
 
 # daphne's side -----------------------------------------------------------------------
-
-
-def stop_listening(reactor):
-    """Stop accepting connections; returns the daphne Server objects that were listening."""
-    from daphne.http_protocol import HTTPFactory
-
-    servers = []
-    for reader in list(reactor.getReaders()):
-        factory = getattr(reader, "factory", None)
-        if isinstance(factory, HTTPFactory) and hasattr(reader, "stopListening"):
-            reader.stopListening()
-            if factory.server not in servers:
-                servers.append(factory.server)
-    return servers
 
 
 def _websockets(servers):
@@ -229,8 +221,9 @@ async def release_redis(hub, manager):
     await asyncio.to_thread(manager.close)
 
 
-async def graceful_shutdown(servers=(), code=CLOSE_GOING_AWAY, timeout=DRAIN_TIMEOUT):
-    """Drain every socket with code, clean presence, release Redis; logs one line each end."""
+async def graceful_shutdown(servers=(), code=CLOSE_GOING_AWAY, timeout=DRAIN_TIMEOUT, reactor=None):
+    """Drain every socket with code, clean presence, stop listening (with reactor) and wait
+    for HTTP requests in flight, release Redis; logs one line at each end."""
     from redis_core import get_manager
 
     from .. import metrics
@@ -250,6 +243,12 @@ async def graceful_shutdown(servers=(), code=CLOSE_GOING_AWAY, timeout=DRAIN_TIM
         cleaned = await asyncio.wait_for(clean_presence(hub, entries), CLEANUP_TIMEOUT)
     except (TimeoutError, RedisError, OSError) as exc:  # Redis away: entries expire in 20 s
         log.warning("event=shutdown_presence_failed error=%s", type(exc).__name__)
+    requests_left = 0
+    if reactor is not None:  # under daphne: the HTTP requests in flight, then the port
+        # A request on its way on a connection accepted before is read within the grace.
+        await asyncio.sleep(max(0.0, listening.IDLE_GRACE - (time.monotonic() - started)))
+        requests_left = await listening.wait_requests(servers, REQUESTS_TIMEOUT)
+        listening.stop(reactor)
     try:
         await release_redis(hub, get_manager())
         released = 1
@@ -257,7 +256,7 @@ async def graceful_shutdown(servers=(), code=CLOSE_GOING_AWAY, timeout=DRAIN_TIM
         log.warning("event=shutdown_release_failed error=%s", type(exc).__name__)
     log.info(
         "event=shutdown_done closed=%s remaining=%s presence_cleaned=%s redis_released=%s "
-        "duration_s=%.2f",
-        closed, remaining, cleaned, released, time.monotonic() - started,
+        "requests_left=%s duration_s=%.2f",
+        closed, remaining, cleaned, released, requests_left, time.monotonic() - started,
     )  # fmt: skip
     return closed, remaining

@@ -57,4 +57,4 @@ async def _accept_and_close(receive, send, code):
     await send({"type": "websocket.accept"})
     await send({"type": "websocket.close", "code": int(code)})
     metrics.connections_opened.inc()
-    metrics.connections_closed.labels(code=str(int(code))).inc()
+    metrics.connections_closed.labels(code=str(int(code)), by="server").inc()

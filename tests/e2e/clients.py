@@ -1,11 +1,17 @@
-"""A JSON WebSocket client for end-to-end tests (the `websockets` library), every wait bounded."""
+"""Clients for end-to-end tests, every wait bounded: a JSON WebSocket client (the
+`websockets` library) and a cookie-jar browser that logs in through the log-in page."""
 
 import asyncio
+import http.cookiejar
 import json
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
 
 import websockets
 
-__all__ = ["WsClient", "connect"]
+__all__ = ["WsClient", "connect", "Browser"]
 
 
 class WsClient:
@@ -52,3 +58,46 @@ async def connect(daphne, room, sessionid=None, query=""):
     client = WsClient(ws)
     client.hello = await client.recv()
     return client
+
+
+class Browser:
+    """A cookie jar that logs in through the log-in page, as a browser does; `server` is a
+    daphne process or nginx in front of some (anything with a .url)."""
+
+    def __init__(self, server):
+        self.server = server
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        self.token = None
+
+    def cookie(self, name="sessionid"):
+        return next((c.value for c in self.jar if c.name == name), None)
+
+    def open_log_in_page(self):
+        url = self.server.url + "/accounts/login/"
+        page = self.opener.open(url, timeout=10).read().decode()
+        self.token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        return url
+
+    def post_log_in(self, username, password, timeout=10):
+        """POST the log-in form (open_log_in_page first); (status, the URL it ended on)."""
+        url = self.server.url + "/accounts/login/"
+        data = urllib.parse.urlencode(
+            {"username": username, "password": password, "csrfmiddlewaretoken": self.token}
+        ).encode()
+        request = urllib.request.Request(
+            url, data=data, headers={"Referer": url, "Origin": self.server.url}
+        )
+        try:
+            with self.opener.open(request, timeout=timeout) as response:
+                return response.status, response.url
+        except urllib.error.HTTPError as exc:
+            return exc.code, url
+
+    def log_in(self, username, password):
+        self.open_log_in_page()
+        status, landed = self.post_log_in(username, password)
+        assert status == 200 and landed.rstrip("/") == self.server.url, (
+            f"log-in did not redirect home: {status} {landed}"
+        )
+        return self.cookie()

@@ -4,12 +4,14 @@
   the session. Each test gets a fresh copy of the migrated database and an empty Redis;
   after it, the daphne processes it started are stopped (by PID).
 - `pg_stack`: the same on a PostgreSQL server that the session starts itself.
+- `cluster`: a Sentinel-guarded Redis of the test's own (primary, replica, 3 sentinels).
 - `db_stack`: parametrized over both, for tests that must hold on either database.
 """
 
 import pytest
 
 from tests.e2e.servers import Stack
+from tests.e2e.topology import SentinelCluster
 
 
 def _session_stack(tmp_path_factory, database):
@@ -59,3 +61,13 @@ def pg_stack(_postgres_stack):
 def db_stack(request):
     name = "_sqlite_stack" if request.param == "sqlite" else "_postgres_stack"
     yield from _per_test(request.getfixturevalue(name))
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    """A primary, a replica and three sentinels of its own (tests/e2e/topology.py)."""
+    cluster = SentinelCluster(tmp_path / "sentinel")
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()

@@ -75,9 +75,10 @@ class Daphne:
                 cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
             )  # fmt: skip
 
-    def start(self, timeout=START_TIMEOUT):
+    def start(self, timeout=START_TIMEOUT, port=None):
+        """Start on a free port, or on port (a restart behind a proxy that names it)."""
         for _attempt in range(3):  # a free port can be taken between probing and binding
-            self.port = free_port()
+            self.port = port or free_port()
             self._spawn()
             if self.wait_healthy(timeout):
                 return self

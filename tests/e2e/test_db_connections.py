@@ -214,3 +214,31 @@ async def test_postgresql__connections_killed_by_the_server_are_replaced_without
         admin.close()
         await client.close()
     assert "Traceback" not in daphne.log_text(), daphne.log_tail()
+
+
+async def test_postgresql__three_processes_hold_at_most_their_pools_after_load(pg_stack):
+    """The deployment of docs/operations.md: three processes, a few hundred requests each
+    (pages, the API, readiness), then idle. Before the pool: 49-58 idle connections."""
+    pool_max = settings.DATABASE_POOL_MAX
+    daphnes = pg_stack.start_daphne(3)
+    database = pg_stack.database_url.rsplit("/", 1)[1]
+    paths = ["/readyz", "/api/rooms/lobby/messages", "/"]
+    statuses = await asyncio.gather(
+        *(asyncio.to_thread(_http_load, daphne, 300, paths) for daphne in daphnes)
+    )
+    sampler = ConnectionSampler(pg_stack.postgres, database)
+    try:
+        await asyncio.sleep(1)  # idle now
+        rows = sampler.connection.execute(
+            "SELECT state, count(*) FROM pg_stat_activity"
+            " WHERE datname = %s AND backend_type = 'client backend' GROUP BY state",
+            (database,),
+        ).fetchall()
+    finally:
+        sampler.close()
+    assert all(set(s) <= {200, 404} for s in statuses), [set(s) for s in statuses]
+    by_state = dict(rows)
+    total = sum(by_state.values())
+    print(f"3 processes x 300 requests, then idle: {total} connections {by_state}, "
+          f"bound 3 x DATABASE_POOL_MAX = {3 * pool_max}")  # fmt: skip
+    assert total <= 3 * pool_max, by_state

@@ -48,11 +48,28 @@ async def test_metrics__per_process_connections_messages_and_closes(stack):
         assert scrape(a)[("chat_redis_ready", (("loop", "0"),))] == 1
     finally:
         await on_a[1].close()
-    closes = ("chat_ws_closes_total", (("code", "1000"),))
+    closes = ("chat_ws_closes_total", (("by", "client"), ("code", "1000")))  # the client's
     assert await eventually(lambda: scrape(a).get(closes) == 1)
     assert scrape(a)[("chat_connections_open", ())] == 1
     await on_a[0].close()
     await on_b.close()
+
+
+async def test_metrics__redis_ready_exported_from_the_start_before_any_socket(stack):
+    [a] = stack.start_daphne(1)
+    ready = ("chat_redis_ready", (("loop", "0"),))
+    # The monitor starts with the process (chat.realtime.startup), not with a first socket.
+    assert await eventually(lambda: scrape(a).get(ready) == 1, timeout=5)
+    assert scrape(a)[("chat_ws_opens_total", ())] == 0
+
+
+async def test_metrics__a_client_close_with_1011_is_counted_as_the_clients(stack):
+    [a] = stack.start_daphne(1)
+    client = await connect(a, "ops-1011")
+    await client.ws.close(code=1011)
+    client_side = ("chat_ws_closes_total", (("by", "client"), ("code", "1011")))
+    assert await eventually(lambda: scrape(a).get(client_side) == 1)
+    assert ("chat_ws_closes_total", (("by", "server"), ("code", "1011"))) not in scrape(a)
 
 
 async def test_readyz__follows_redis(stack):

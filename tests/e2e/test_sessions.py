@@ -2,14 +2,10 @@
 password changed by an admin (another process), a session replaced by another log-in."""
 
 import asyncio
-import http.cookiejar
-import re
-import urllib.parse
-import urllib.request
 
 import pytest
 
-from tests.e2e.clients import connect
+from tests.e2e.clients import Browser, connect
 
 pytestmark = pytest.mark.e2e
 
@@ -25,30 +21,6 @@ user = get_user_model().objects.get(username="alice")
 user.set_password("Kx9!mqv-2-zzt-new")
 user.save()
 """
-
-
-class Browser:
-    """A cookie jar that logs in through daphne's own log-in page, as a browser does."""
-
-    def __init__(self, daphne):
-        self.daphne = daphne
-        self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
-
-    def cookie(self, name="sessionid"):
-        return next((c.value for c in self.jar if c.name == name), None)
-
-    def log_in(self, username, password):
-        url = self.daphne.url + "/accounts/login/"
-        page = self.opener.open(url, timeout=10).read().decode()
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-        data = urllib.parse.urlencode(
-            {"username": username, "password": password, "csrfmiddlewaretoken": token}
-        ).encode()
-        request = urllib.request.Request(url, data=data, headers={"Referer": url})
-        with self.opener.open(request, timeout=10) as response:
-            assert response.url.rstrip("/") == self.daphne.url, "log-in did not redirect home"
-        return self.cookie()
 
 
 async def still_open(client):

@@ -266,11 +266,12 @@
 
     _on_error(frame) {
       const code = frame.code;
-      if (code === "rate_limited") {
+      if (code === "rate_limited" || code === "unavailable") {
         const wait = Math.max(1, Number(frame.retry_after) || 1) * 1000;
         this.outbox.requeue(); // everything in flight after it is refused as well
         this.pausedUntil = Date.now() + wait;
-        this.view.notice(`You are sending too fast: waiting ${Math.ceil(wait / 1000)} s.`);
+        const why = code === "unavailable" ? "The server is busy" : "You are sending too fast";
+        this.view.notice(`${why}: waiting ${Math.ceil(wait / 1000)} s.`);
         clearTimeout(this.timers.paused);
         // The refusal may be of a read (resume, history) rather than a message: whatever
         // was asked is asked again once the wait is over.
