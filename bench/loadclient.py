@@ -85,6 +85,8 @@ class Conn:
         self.acks_wanted = 0
         self.closing = False
         self.task = None
+        self.on_ack = None  # optional callback(client_id, seq, now_ns)
+        self.on_error = None  # optional callback(code)
 
     async def open(self, timeout=10.0):
         """Connect and wait for hello; returns seconds taken, raises ConnectFailed."""
@@ -142,10 +144,14 @@ class Conn:
                     self._on_message(msg, now)
                 elif kind == "ack":
                     self.acks[msg.get("client_id")] = msg.get("seq")
+                    if self.on_ack is not None:
+                        self.on_ack(msg.get("client_id"), msg.get("seq"), now)
                     if len(self.acks) >= self.acks_wanted:
                         self.ack_event.set()
                 elif kind == "error":
                     col.errors[msg.get("code")] += 1
+                    if self.on_error is not None:
+                        self.on_error(msg.get("code"))
         except ConnectionClosed:
             pass
         except (ValueError, TypeError, AttributeError) as e:  # a bad frame: count it
@@ -170,6 +176,16 @@ class Conn:
         text = f"t={time.time_ns()}"
         await self.ws.send(json.dumps({"type": "message", "text": text, "client_id": client_id}))
 
+    def drop(self):
+        """Lose the connection without a close frame (as a network loss or a killed client
+        would); the Conn can open() again afterwards."""
+        self.closing = True
+        if self.ws is not None:
+            self.ws.transport.abort()
+        if self.task is not None:
+            self.task.cancel()
+        self.ws, self.task = None, None
+
     async def close(self):
         self.closing = True
         if self.ws is not None:
@@ -184,7 +200,7 @@ class Conn:
                 self.task.cancel()
 
 
-async def open_with_retry(conn, deadline, failures, backoff=0.1):
+async def open_with_retry(conn, deadline, failures, backoff=0.1, max_timeout=5.0):
     """Retry conn.open() until it succeeds or time.monotonic() passes deadline.
 
     Failure reasons are counted in `failures`. Returns (seconds of the successful attempt,
@@ -196,7 +212,7 @@ async def open_with_retry(conn, deadline, failures, backoff=0.1):
         if left <= 0:
             return None, attempts - 1
         try:
-            return await conn.open(timeout=max(0.5, min(5.0, left))), attempts
+            return await conn.open(timeout=max(0.5, min(max_timeout, left))), attempts
         except ConnectFailed as e:
             failures[e.reason] += 1
         pause = backoff * (0.5 + random.random())

@@ -28,7 +28,7 @@ class Run:
             with open(a.sessions) as f:
                 sessions = json.load(f)
         self.sender_keys = sessions.get("senders", [])
-        wanted = a.senders if a.scenario == "fanout" else 1
+        wanted = a.senders if a.scenario in ("fanout", "posts") else 1
         if len(self.sender_keys) < wanted:
             raise SystemExit(
                 f"{a.scenario} needs {wanted} sender session key(s) in --sessions "

@@ -7,6 +7,11 @@ Scenarios (one room, a fresh one per run unless --room is given):
   idle    N idle sockets: server RSS per socket, then one message to all of them.
   storm   N clients connecting at once (meant to start together with the server),
           each retrying for --storm-window seconds; then one message to all.
+  posts   -s logged-in senders, all members: stored-and-acked messages/s for --duration s,
+          --window unacked per sender (--rate 0) or paced (--rate, --total-rate); ack latency.
+  reconnect  N sockets dropped at once client-side, then all back at once with ?since=.
+  idle_cpu   N idle sockets: server CPU per socket per second over --duration s; RSS/socket.
+  connect    server CPU per connect: 50 messages of history or empty, logged-in or anon.
 
 Senders log in with a session cookie (--sessions JSON file: {"senders": [...], "readers": [...]});
 readers use the reader sessions, 40 sockets each (--readers user), or none (--readers anon).
@@ -21,7 +26,23 @@ import sys
 import time
 import uuid
 
-from loadrun import Run, raise_nofile
+from loadmore import MoreRun
+from loadrun import raise_nofile
+
+EXTRA = (  # figures of the issue 12 scenarios, printed when present
+    "acked_per_s",
+    "ack_ms",
+    "server_ms_per_post",
+    "refused",
+    "unacked",
+    "reconnect",
+    "resume_incomplete",
+    "server_ms_per_drop",
+    "idle_us_per_socket_s",
+    "empty_cpu_us_per_s",
+    "sockets_at_end",
+    "hello_history",
+)
 
 
 def summary(o):
@@ -58,12 +79,17 @@ def summary(o):
         lines.append(
             f"  rss per socket={o['rss_kb_per_socket']}KB time_to_last={o.get('time_to_last_ms')}ms"
         )
+    extra = {k: o[k] for k in EXTRA if k in o}
+    if extra:
+        lines.append(f"  {json.dumps(extra)}")
     return "\n".join(lines)
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("scenario", choices=("fanout", "idle", "storm"))
+    p.add_argument(
+        "scenario", choices=("fanout", "idle", "storm", "posts", "reconnect", "idle_cpu", "connect")
+    )
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--room", default=None, help="default: a fresh bench-<random> room")
@@ -71,6 +97,9 @@ def parse_args(argv=None):
     p.add_argument("-s", "--senders", type=int, default=2)
     p.add_argument("-m", "--messages", type=int, default=100)
     p.add_argument("--rate", type=float, default=0, help="msg/s per sender; 0 = firehose")
+    p.add_argument("--window", type=int, default=10, help="posts: unacked per sender")
+    p.add_argument("--duration", type=float, default=10, help="posts, idle_cpu: seconds")
+    p.add_argument("--total-rate", type=float, default=0, help="posts: msg/s over all senders")
     p.add_argument("--sessions", help='JSON file {"senders": [keys], "readers": [keys]}')
     p.add_argument("--stages", default="", help="idle: socket counts, e.g. 1000,5000")
     p.add_argument("--readers", choices=("user", "anon"), default="user")
@@ -88,13 +117,15 @@ def parse_args(argv=None):
     if a.stages:
         a.clients = max(a.stages)
     a.room = a.room or f"bench-{uuid.uuid4().hex[:10]}"
+    if a.total_rate:
+        a.rate = a.total_rate / a.senders
     return a
 
 
 def main(argv=None):
     a = parse_args(argv)
     raise_nofile(a.clients + 1024)
-    run = Run(a)
+    run = MoreRun(a)
     t0 = time.perf_counter()
     asyncio.run(getattr(run, a.scenario)())
     run.out["wall_s"] = round(time.perf_counter() - t0, 3)

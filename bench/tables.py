@@ -44,6 +44,57 @@ STORM_ROWS = [
     ("one message to all: time until the last", "latency_ms.max", "ms", "low"),
     ("lost", "lost", "", "low"),
 ]
+POSTS_ROWS = [
+    ("stored and acked messages/s", "acked_per_s", "/s", "high"),
+    ("offered messages/s (paced)", "offered_per_s", "/s", "high"),
+    ("ack p50", "ack_ms.p50", "ms", "low"),
+    ("ack p90", "ack_ms.p90", "ms", "low"),
+    ("ack p99", "ack_ms.p99", "ms", "low"),
+    ("ack max", "ack_ms.max", "ms", "low"),
+    ("server CPU per post (its 50 deliveries included)", "server_ms_per_post", "ms", "low"),
+    ("messages acked", "acked", "", "high"),
+    ("posted, never acked", "unacked", "", "low"),
+    ("delivery to the members p99", "latency_ms.p99", "ms", "low"),
+    ("lost", "lost", "", "low"),
+    ("out of seq order", "out_of_order", "", "low"),
+    ("Redis CPU", "redis_cpu_s", "s", "low"),
+    ("load client CPU", "client_cpu_s", "s", "low"),
+]
+RECONNECT_ROWS = [
+    ("clients back (hello)", "reconnect.ok", "", "high"),
+    ("of clients", "reconnect.clients", "", "high"),
+    ("time to the last hello", "reconnect.time_to_last_hello_s", "s", "low"),
+    ("time to hello p50", "reconnect.p50", "ms", "low"),
+    ("server CPU per reconnect", "reconnect.server_ms_per_reconnect", "ms", "low"),
+    ("connection attempts", "reconnect.attempts", "", "low"),
+    ("HTTP 500 answers", "http_500", "", "low"),
+    ("1011 closes while connecting", "close_1011", "", "low"),
+    ("clients whose hello lacked what they missed", "resume_incomplete", "", "low"),
+    ("server CPU per dropped socket", "server_ms_per_drop", "ms", "low"),
+    ("one message to all afterwards: time until the last", "latency_ms.max", "ms", "low"),
+    ("lost", "lost", "", "low"),
+    ("initial connect: server CPU per connect", "connect.server_cpu_ms_per_socket", "ms", "low"),
+]
+IDLE_CPU_ROWS = [
+    ("server CPU per idle socket per second", "idle_us_per_socket_s", "µs", "low"),
+    ("server CPU, all sockets", "idle_cpu_us_per_s", "µs/s", "low"),
+    ("server CPU before any socket", "empty_cpu_us_per_s", "µs/s", "low"),
+    ("server RSS growth per socket", "rss_kb_per_socket", "KB", "low"),
+    ("sockets open", "sockets", "", "high"),
+    ("sockets still open at the end", "sockets_at_end", "", "high"),
+    ("server CPU per connect", "connect.server_cpu_ms_per_socket", "ms", "low"),
+    ("server RSS before", "rss_kb_before", "KB", "low"),
+    ("server RSS after", "rss_kb_after", "KB", "low"),
+]
+CONNECT_ROWS = [
+    ("server CPU per connect", "connect.server_cpu_ms_per_socket", "ms", "low"),
+    ("connect + hello p50 (≤ 100 handshakes in flight)", "connect.p50", "ms", "low"),
+    ("connect + hello p99", "connect.p99", "ms", "low"),
+    ("all connected after", "connect.wall_s", "s", "low"),
+    ("sockets connected", "connect.ok", "", "high"),
+    ("messages in hello (mean)", "hello_history", "", "high"),
+    ("anonymous in hello", "anonymous", "", "high"),
+]
 COMMAND_ROWS = [
     ("wall time", "wall_s", "s", "low"),
     ("reference: `manage.py check` wall time", "reference_wall_s", "s", "low"),
@@ -53,6 +104,10 @@ ROWS = {
     "fanout": FANOUT_ROWS,
     "idle": IDLE_ROWS,
     "storm": STORM_ROWS,
+    "posts": POSTS_ROWS,
+    "reconnect": RECONNECT_ROWS,
+    "idle_cpu": IDLE_CPU_ROWS,
+    "connect": CONNECT_ROWS,
     "command": COMMAND_ROWS,
 }
 
@@ -115,40 +170,51 @@ def counters(results, *keys):
     return ", ".join(f"{k}: {v}" for k, v in sorted(total.items())) or "none"
 
 
+def columns(sc):
+    """(reference app, ours): the minimal server for posts, the baseline otherwise."""
+    apps = sc.get("apps", APPS)
+    return (apps[0] if apps[0] != "ours" else "baseline"), "ours"
+
+
 def scenario_table(sc, res):
     lines = [f"### {sc['title']}", ""]
     if sc.get("note"):
         lines += [sc["note"], ""]
-    lines += ["| figure | baseline | ours | ours / baseline |", "|---|---|---|---|"]
+    if sc.get("how"):
+        lines += [sc["how"], ""]
+    ref, _ = cols = columns(sc)
+    lines += [f"| figure | {ref} | ours | ours / {ref} |", "|---|---|---|---|"]
     for label, path, unit, _ in ROWS[sc["kind"]]:
-        sb, so = (stats(res.get(a, []), path) for a in APPS)
+        sb, so = (stats(res.get(a, []), path) for a in cols)
         if sb is None and so is None:
             continue
         lines.append(f"| {label} | {cell(sb, unit)} | {cell(so, unit)} | {ratio(sb, so)} |")
     if sc["kind"] != "command":
         lines.append(
             "| close codes seen (sum of runs) | "
-            + " | ".join(counters(res.get(a, []), "close_codes") for a in APPS)
+            + " | ".join(counters(res.get(a, []), "close_codes") for a in cols)
             + " | |"
         )
         lines.append(
             "| connect failures (sum of runs) | "
-            + " | ".join(counters(res.get(a, []), "connect.failures") for a in APPS)
+            + " | ".join(
+                counters(res.get(a, []), "connect.failures", "reconnect.failures") for a in cols
+            )
             + " | |"
         )
         lines.append(
             "| error frames (sum of runs) | "
-            + " | ".join(counters(res.get(a, []), "errors") for a in APPS)
+            + " | ".join(counters(res.get(a, []), "errors") for a in cols)
             + " | |"
         )
     errors = [
         f"{a} run {i + 1}: {r['error']}"
-        for a in APPS
+        for a in cols
         for i, r in enumerate(res.get(a, []))
         if "error" in r
     ]
     if errors:
         lines += ["", "Failed runs: " + "; ".join(errors)]
-    runs = {a: len(res.get(a, [])) for a in APPS}
-    lines += ["", f"Runs: baseline {runs['baseline']}, ours {runs['ours']}.", ""]
+    runs = {a: len(res.get(a, [])) for a in cols}
+    lines += ["", f"Runs: {ref} {runs[ref]}, ours {runs['ours']}.", ""]
     return lines

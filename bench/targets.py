@@ -10,7 +10,8 @@ def bad_events(results):
         lost += r.get("lost") or 0
         ooo += r.get("out_of_order") or 0
         c1011 += (r.get("close_codes") or {}).get("1011", 0)
-        c1011 += ((r.get("connect") or {}).get("failures") or {}).get("close_1011", 0)
+        for phase in ("connect", "reconnect"):
+            c1011 += ((r.get(phase) or {}).get("failures") or {}).get("close_1011", 0)
     return lost, c1011, ooo
 
 
