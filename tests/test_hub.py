@@ -25,7 +25,7 @@ class Member:
         self.presence_entry = None
         self.seqs, self.events, self.presences, self.closed, self.rechecks = [], [], [], [], 0
 
-    async def deliver(self, seq, text, frame=None):
+    async def deliver(self, seq, text, ws_frame=None):
         self.seqs.append(seq)
 
     async def deliver_event(self, text):

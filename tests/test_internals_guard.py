@@ -21,26 +21,26 @@ PROBE = Path(__file__).with_name("internals_probe.py")
 PROTOCOL = {
     "transport": "Server",  # twisted.internet.tcp.Server (a tcp.Connection); transport: TransportProbe (hasattr), Wire.__init__
     "sendMessage": "method",  # transport: TransportProbe recognises daphne's protocol by it
-    "state": "int",  # transport: Wire.write_frame (open?); shutdown: _close_open_sockets
-    "_perMessageCompress": "NoneType",  # transport: Wire.write_frame (no compression)
-    "send_queue": "deque",  # transport: Wire.write_frame (nothing queued by autobahn)
-    "autoFragmentSize": "int",  # transport: Wire.write_frame (frame would not be split)
-    "trafficStats": "TrafficStats",  # transport: Wire.write_frame counts a message
+    "state": "int",  # transport: Wire.write_websocket_frame (open?); shutdown: _close_open_sockets
+    "_perMessageCompress": "NoneType",  # transport: Wire.write_websocket_frame (no compression)
+    "send_queue": "deque",  # transport: Wire.write_websocket_frame (nothing queued by autobahn)
+    "autoFragmentSize": "int",  # transport: Wire.write_websocket_frame (frame would not be split)
+    "trafficStats": "TrafficStats",  # transport: Wire.write_websocket_frame counts a message
     "serverClose": "method",  # shutdown: _close_open_sockets closes with 4001
 }
 PROTOCOL_CLASS = {
     "STATE_OPEN": "int",  # transport: Wire.open_state; shutdown: _close_open_sockets
 }
 TRAFFIC_STATS = {
-    "outgoingWebSocketMessages": "int",  # transport: Wire.write_frame increments it
+    "outgoingWebSocketMessages": "int",  # transport: Wire.write_websocket_frame increments it
 }
 TRANSPORT = {
     "dataBuffer": "bytes",  # transport: Wire.buffered (Twisted's unsent bytes)
     "offset": "int",  # transport: Wire.buffered (sent part of dataBuffer)
     "_tempDataLen": "int",  # transport: Wire.buffered (written, not yet in dataBuffer)
-    "socket": "socket",  # transport: Wire.__init__ / write_frame's direct send
-    "disconnecting": "int",  # transport: Wire.write_frame (not while closing; Twisted's 0/1)
-    "write": "method",  # transport: Wire.write_frame (the normal path)
+    "socket": "socket",  # transport: Wire.__init__ / write_websocket_frame's direct send
+    "disconnecting": "int",  # transport: Wire.write_websocket_frame (not while closing; Twisted's 0/1)
+    "write": "method",  # transport: Wire.write_websocket_frame (the normal path)
 }
 # transport: _plain_tcp() wants twisted.internet.tcp.Connection and no true `TLS`;
 # TransportProbe wants daphne's send to be functools.partial(server.handle_reply, protocol).

@@ -4,7 +4,7 @@ import pytest
 from websockets.frames import Frame, Opcode
 from websockets.streams import StreamReader
 
-from chat.realtime.transport import TransportProbe, Wire, encode_frame
+from chat.realtime.transport import TransportProbe, Wire, websocket_frame
 
 
 def parse(data):
@@ -20,9 +20,9 @@ def parse(data):
 
 
 @pytest.mark.parametrize("size", [0, 1, 125, 126, 65535, 65536, 70000])
-def test_encode_frame__a_valid_unmasked_text_frame(size):
+def test_websocket_frame__a_valid_unmasked_text_frame(size):
     text = ("é" * size)[:size]
-    frame = parse(encode_frame(text))
+    frame = parse(websocket_frame(text))
     assert frame.opcode == Opcode.TEXT and frame.fin
     assert frame.data.decode("utf-8") == text
 

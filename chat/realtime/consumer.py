@@ -251,12 +251,13 @@ class ChatConsumer(Throttled, BoundedSender, AsyncWebsocketConsumer):
 
     # hub callbacks ------------------------------------------------------------------
 
-    async def deliver(self, seq, text, frame=None):
-        """A room event, in seq order, from the hub (frame: the same, pre-framed)."""
+    async def deliver(self, seq, text, ws_frame=None):
+        """A room event, in seq order, from the hub (ws_frame: its WebSocket frame, built
+        once per process)."""
         if self.closing or self.cursor.live(seq, text) is None:
             return
         wire = self.wire
-        if wire is None or frame is None or not wire.write_frame(frame):
+        if wire is None or ws_frame is None or not wire.write_websocket_frame(ws_frame):
             await self._send(text)
         await self._check_backlog()
 

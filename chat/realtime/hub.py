@@ -23,7 +23,7 @@ from .. import envelope, metrics, protocol, services
 from . import presence
 from .db import database_call
 from .sequencer import Sequencer
-from .transport import encode_frame
+from .transport import websocket_frame
 
 __all__ = ["Hub", "get_hub", "current_hub", "presence_frame"]
 
@@ -299,10 +299,10 @@ class Hub:
 
     async def _fan_out(self, feed, seq, text):
         metrics.fanout_delivered.inc(len(feed.members))
-        frame = encode_frame(text)  # framed once for every member of this process
+        ws_frame = websocket_frame(text)  # framed once for every member of this process
         for member in list(feed.members):
             try:
-                await member.deliver(seq, text, frame)
+                await member.deliver(seq, text, ws_frame)
             except Exception as exc:
                 metrics.fanout_dropped.inc()
                 log.warning("event=fanout_drop room=%s seq=%s error=%r", feed.name, seq, exc)

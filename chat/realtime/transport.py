@@ -9,7 +9,7 @@ nothing and everything falls back to plain ASGI sends (no buffer bound, no fast 
 import functools
 import struct
 
-__all__ = ["TransportProbe", "Wire", "encode_frame"]
+__all__ = ["TransportProbe", "Wire", "websocket_frame"]
 
 SCOPE_KEY = "chat.protocol"
 
@@ -32,9 +32,11 @@ class TransportProbe:
         return await self.inner(scope, receive, send)
 
 
-def encode_frame(text):
-    """One unmasked, unfragmented WebSocket text frame (RFC 6455 5.2): the same bytes for
-    every receiver, so a message is framed once per process, not once per member."""
+def websocket_frame(text):
+    """The bytes of one unmasked, unfragmented WebSocket text frame (RFC 6455 5.2) carrying
+    text: the same for every receiver, so an event is framed once per process, not once per
+    member. (In this code base "frame" alone is a message of the protocol, a dict; its JSON
+    is "text"; the bytes on the socket are a "websocket frame".)"""
     payload = text.encode("utf-8")
     length = len(payload)
     if length < 126:
@@ -76,15 +78,15 @@ class Wire:
         except AttributeError:
             return 0
 
-    def write_frame(self, frame):
-        """Write a pre-built frame straight to the transport when autobahn would send it
+    def write_websocket_frame(self, data):
+        """Write a pre-built WebSocket frame (bytes) straight to the transport when autobahn would send it
         as is (open, no compression, nothing queued); False means use the normal path."""
         protocol = self.protocol
         if (
             protocol.state != self.open_state
             or protocol._perMessageCompress is not None
             or protocol.send_queue
-            or 0 < protocol.autoFragmentSize < len(frame)
+            or 0 < protocol.autoFragmentSize < len(data)
         ):
             return False
         protocol.trafficStats.outgoingWebSocketMessages += 1
@@ -93,13 +95,13 @@ class Wire:
             # Nothing queued: send now, as Twisted's doWrite would on the next tick, but
             # without registering a writer (two epoll_ctl calls and a loop turn per socket).
             try:
-                sent = self.socket.send(frame)
+                sent = self.socket.send(data)
             except (BlockingIOError, InterruptedError):
                 sent = 0
             except OSError:
                 sent = 0  # a broken connection: Twisted finds out and closes it
-            if sent == len(frame):
+            if sent == len(data):
                 return True
-            frame = frame[sent:]
-        transport.write(frame)
+            data = data[sent:]
+        transport.write(data)
         return True
