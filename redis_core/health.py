@@ -5,7 +5,7 @@ import json
 import logging
 import time
 
-from redis.exceptions import RedisError
+from redis.exceptions import MaxConnectionsError, RedisError
 
 from . import options
 
@@ -25,8 +25,15 @@ class RedisHealth:
     RETRY_INTERVAL = 0.25
     PROBE_TIMEOUT = 1.0
 
-    def __init__(self, client, on_error=None, loss_grace=options.LOSS_GRACE):
+    def __init__(self, client, on_error=None, loss_grace=options.LOSS_GRACE, own=None):
         self.client = client
+        # own: a client holding one connection of the pool for the monitor alone. A probe
+        # through the shared pool that times out (or finds it full) may only mean that a
+        # storm holds every connection; `own` then tells whether Redis answers, so that a
+        # busy pool is not taken for a lost Redis (which would close every socket with 4012
+        # and make the storm worse).
+        self.own = own
+        self.congested = 0  # probes that timed out in the pool while Redis answered
         # Redis is declared lost after failing this long (REDIS_LOSS_GRACE): a restart or
         # a failover that takes less is healed in place (RESTARTED) instead of closing
         # every socket; more, and sockets get 4012.
@@ -83,12 +90,38 @@ class RedisHealth:
         info = await asyncio.wait_for(self.client.info("server"), self.PROBE_TIMEOUT)
         return info.get("run_id")
 
+    async def _own_answers(self):
+        """True when Redis answers on the monitor's own connection (the same run_id)."""
+        if self.own is None or self.run_id is None:
+            return False
+        try:
+            info = await asyncio.wait_for(self.own.info("server"), self.PROBE_TIMEOUT)
+        except (TimeoutError, RedisError, OSError):
+            return False
+        return info.get("run_id") == self.run_id
+
+    async def _hold_own(self):
+        """Take the own connection while the pool has room (at the first answer)."""
+        if self.own is not None and self.own.connection is None:
+            try:
+                await asyncio.wait_for(self.own.initialize(), self.PROBE_TIMEOUT)
+            except (TimeoutError, RedisError, OSError):
+                pass  # taken at a later answer
+
     async def _run(self):
         while True:
             try:
                 run_id = await self.probe()
-            except TimeoutError:
-                self._failed(f"no answer within {self.PROBE_TIMEOUT} s")
+            except (TimeoutError, MaxConnectionsError) as exc:
+                if await self._own_answers():
+                    self.congested += 1
+                    log.info("event=redis_pool_busy reason=%s", type(exc).__name__)
+                else:
+                    self._failed(
+                        f"no answer within {self.PROBE_TIMEOUT} s"
+                        if isinstance(exc, TimeoutError)
+                        else f"{type(exc).__name__}: {exc}"
+                    )
             except (RedisError, OSError) as exc:
                 self._failed(f"{type(exc).__name__}: {exc}")
             else:
@@ -96,6 +129,7 @@ class RedisHealth:
                     self.last_recovery_seconds = time.monotonic() - self._failing_since
                     self._failing_since = None
                 self._mark_up(run_id)
+                await self._hold_own()
             self._kick.clear()
             interval = (
                 self.RETRY_INTERVAL if self._failing_since or not self.ready else self.INTERVAL

@@ -97,9 +97,11 @@ class RedisManager:
         if state is None:
             pool = self._pool("async", asynchronous=True)
             client = redis.asyncio.Redis(connection_pool=pool)
-            state = types.SimpleNamespace(client=client, pool=pool, health=None)
+            # One connection of the pool held for the monitor (RedisHealth's `own`).
+            own = redis.asyncio.Redis(connection_pool=pool, single_connection_client=True)
+            state = types.SimpleNamespace(client=client, pool=pool, own=own, health=None)
             state.health = RedisHealth(
-                client, on_error=self._count_error, loss_grace=self.loss_grace
+                client, on_error=self._count_error, loss_grace=self.loss_grace, own=own
             )
             self._loops[loop] = state
             self.counters["async_pools_created"] += 1
@@ -114,6 +116,7 @@ class RedisManager:
         state = self._loops.pop(loop, None)
         if state is not None:
             state.health.stop()
+            await state.own.aclose(close_connection_pool=False)  # gives its connection back
             await state.client.aclose(close_connection_pool=True)
             self.counters["async_pools_closed"] += 1
 
@@ -149,6 +152,7 @@ class RedisManager:
         recoveries = [h.last_recovery_seconds for h in monitors if h.last_recovery_seconds]
         health = {
             "grace_entries": sum(h.grace_entries for h in monitors),
+            "busy_pool_probes": sum(h.congested for h in monitors),
             "primary_changes": sum(h.primary_changes for h in monitors),
             "last_recovery_seconds": max(recoveries) if recoveries else None,
         }

@@ -65,6 +65,12 @@ class ManagerCollector:
             value=stats["errors"],
         )
         yield CounterMetricFamily(
+            "chat_redis_busy_pool_probes",
+            "Readiness probes that timed out waiting in the busy pool while Redis answered on "
+            "the monitor's own connection (a storm, not an outage: no grace, no 4012)",
+            value=stats["busy_pool_probes"],
+        )
+        yield CounterMetricFamily(
             "chat_redis_grace_entries",
             "Times Redis stopped answering while ready: each opens a loss grace (a failover "
             "or an outage); sockets stay open through it",
