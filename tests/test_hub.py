@@ -5,6 +5,7 @@ import asyncio
 
 import pytest
 from asgiref.sync import sync_to_async
+from redis.exceptions import RedisError
 
 from chat import envelope, metrics, protocol, services
 from chat.realtime.hub import Hub
@@ -167,3 +168,27 @@ async def test_many_rooms_opened_at_once__every_room_is_read(hubs, make_user):
     assert await wait_until(lambda: all(m.seqs == [1] for m in members)), [
         name for name, m in zip(names, members) if m.seqs != [1]
     ]
+
+
+async def test_publish_failed__members_here_get_it_from_the_database_and_it_is_sent_again(
+    hubs, room, redis_server
+):
+    """Stored and acked, then the publish fails (Redis restarting): this process's members
+    get the event from the database at once instead of waiting for the room's next event;
+    the other process (a second hub here) gets it once Redis answers (the publish sent again,
+    or its own catch-up after its subscription broke), once."""
+    (hub, other), (room_model, user) = (hubs(), hubs()), room
+    here, there = Member(), Member()
+    await hub.join(here, "hubroom", room_model.pk)
+    await other.join(there, "hubroom", room_model.pk)
+    [message] = await sync_to_async(store)(room_model, user, 1)
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, redis_server.stop)
+    try:
+        with pytest.raises((RedisError, OSError)):
+            await publish(hub, message)
+        assert await wait_until(lambda: here.seqs == [1], timeout=1.0)
+    finally:
+        await loop.run_in_executor(None, redis_server.start)
+    assert await wait_until(lambda: there.seqs == [1], timeout=6.0)
+    assert here.seqs == [1]  # sent again, dropped by the hub that delivered it

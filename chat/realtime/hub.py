@@ -53,6 +53,7 @@ class Hub:
     REPAIR_READS = 5
     JOIN_TIMEOUT = 5.0
     PRESENCE_COALESCE = 0.2
+    REPUBLISH_DELAYS = (0.5, 1.0, 2.0)  # a failed publish, tried again (then the DB serves)
 
     def __init__(self, manager):
         self.manager = manager
@@ -149,10 +150,34 @@ class Hub:
     # publishing ----------------------------------------------------------------------
 
     async def publish_message(self, room, seq, text):
-        """Publish a stored event (encoded once) to every process with members in room."""
+        """Publish a stored event (encoded once) to every process with members in room.
+
+        When the publish fails (the caller still gets the error), this process's members
+        get the event from the database at once, and the publish is tried again in the
+        background for the other processes, whose hubs drop a seq they delivered; without
+        it, a stored and acknowledged event would wait for the room's next one to be seen."""
         data = envelope.encode(envelope.RoomEvent(seq, text))
+        try:
+            await self._publish_room(room, data)
+        except (RedisError, OSError):
+            feed = self.rooms.get(room)
+            if feed is not None and feed.sequencer.started:
+                self._schedule_repair(feed, wait=0)
+            self.spawn(self._publish_again(room, data))
+            raise
+
+    async def _publish_room(self, room, data):
         async with metrics.redis_command("publish"):
             await self.manager.async_client().publish(envelope.room_channel(room), data)
+
+    async def _publish_again(self, room, data):
+        for delay in self.REPUBLISH_DELAYS:
+            await asyncio.sleep(delay)
+            try:
+                await self._publish_room(room, data)
+                return
+            except (RedisError, OSError) as exc:
+                self.health.report_failure(exc)
 
     async def publish_presence(self, room, change):
         """Publish who is in room now (a chat.presence change) to every process."""
