@@ -11,6 +11,7 @@ and one aclose() serves both the loss of Redis and graceful shutdown.
 """
 
 import asyncio
+import collections
 import logging
 import weakref
 
@@ -40,6 +41,9 @@ class RoomFeed:
         self.members = set()
         self.sequencer = Sequencer()
         self.draining = False
+        self.due = (
+            collections.deque()
+        )  # (seq, text) handed out by the sequencer, not yet fanned out
         self.gap_task = None
         self.subscribed = asyncio.get_running_loop().create_future()
         self.opened = None  # task that subscribes and starts the sequencer
@@ -309,16 +313,19 @@ class Hub:
     # ordering ------------------------------------------------------------------------
 
     async def _deliver(self, feed, due):
-        """Hand each due event to every member, in order (the drain is not re-entered: a
-        drain running already delivers what becomes due meanwhile)."""
+        """Hand each due event to every member, in seq order. One drain runs per room at a
+        time: what becomes due while it awaits a member (an event from Redis, a repair's
+        rows) is queued for it, never dropped (the sequencer's cursor has moved past it)."""
+        feed.due.extend(due)
         if feed.draining:
             return
         feed.draining = True
         try:
-            while due:
-                for seq, text in due:
-                    await self._fan_out(feed, seq, text)
-                due = feed.sequencer.drain()
+            while feed.due:
+                seq, text = feed.due.popleft()
+                await self._fan_out(feed, seq, text)
+                if not feed.due:
+                    feed.due.extend(feed.sequencer.drain())
         finally:
             feed.draining = False
 
