@@ -5,6 +5,7 @@ import asyncio
 
 import pytest
 from asgiref.sync import sync_to_async
+from redis.exceptions import RedisError
 
 from chat import envelope, metrics, protocol, services
 from chat.realtime.hub import Hub
@@ -167,3 +168,57 @@ async def test_many_rooms_opened_at_once__every_room_is_read(hubs, make_user):
     assert await wait_until(lambda: all(m.seqs == [1] for m in members)), [
         name for name, m in zip(names, members) if m.seqs != [1]
     ]
+
+
+async def test_publish_failed__members_here_get_it_from_the_database_and_it_is_sent_again(
+    hubs, room, redis_server
+):
+    """Stored and acked, then the publish fails (Redis restarting): this process's members
+    get the event from the database at once instead of waiting for the room's next event;
+    the other process (a second hub here) gets it once Redis answers (the publish sent again,
+    or its own catch-up after its subscription broke), once."""
+    (hub, other), (room_model, user) = (hubs(), hubs()), room
+    here, there = Member(), Member()
+    await hub.join(here, "hubroom", room_model.pk)
+    await other.join(there, "hubroom", room_model.pk)
+    [message] = await sync_to_async(store)(room_model, user, 1)
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, redis_server.stop)
+    try:
+        with pytest.raises((RedisError, OSError)):
+            await publish(hub, message)
+        assert await wait_until(lambda: here.seqs == [1], timeout=1.0)
+    finally:
+        await loop.run_in_executor(None, redis_server.start)
+    assert await wait_until(lambda: there.seqs == [1], timeout=6.0)
+    assert here.seqs == [1]  # sent again, dropped by the hub that delivered it
+
+
+class SlowMember(Member):
+    """A member whose first delivery waits until released (a socket slow to take it)."""
+
+    def __init__(self):
+        super().__init__()
+        self.release = asyncio.Event()
+
+    async def deliver(self, seq, text, ws_frame=None):
+        if not self.seqs:
+            await self.release.wait()
+        self.seqs.append(seq)
+
+
+async def test_event_due_while_a_repair_delivers__queued_not_dropped(hubs, room):
+    """A repair is handing the events it read to a member that is slow to take the first;
+    meanwhile the next event comes from Redis. The sequencer has already moved past it, so
+    the hub must queue it for the running delivery: dropped, it would be acked and stored
+    and never shown, with no gap to repair it."""
+    hub, (room_model, user) = hubs(), room
+    member = SlowMember()
+    await hub.join(member, "hubroom", room_model.pk)
+    stored = await sync_to_async(store)(room_model, user, 4)
+    await publish(hub, stored[2])  # 1 and 2 missing: the repair reads 1..3
+    assert await wait_until(lambda: hub.rooms["hubroom"].draining, timeout=2.0)
+    await publish(hub, stored[3])  # 4, while the repair's delivery waits on the member
+    assert await wait_until(lambda: hub.rooms["hubroom"].sequencer.cursor == 4, timeout=2.0)
+    member.release.set()
+    assert await wait_until(lambda: member.seqs == [1, 2, 3, 4], timeout=2.0), member.seqs

@@ -11,6 +11,7 @@ and one aclose() serves both the loss of Redis and graceful shutdown.
 """
 
 import asyncio
+import collections
 import logging
 import weakref
 
@@ -40,6 +41,9 @@ class RoomFeed:
         self.members = set()
         self.sequencer = Sequencer()
         self.draining = False
+        self.due = (
+            collections.deque()
+        )  # (seq, text) handed out by the sequencer, not yet fanned out
         self.gap_task = None
         self.subscribed = asyncio.get_running_loop().create_future()
         self.opened = None  # task that subscribes and starts the sequencer
@@ -53,6 +57,7 @@ class Hub:
     REPAIR_READS = 5
     JOIN_TIMEOUT = 5.0
     PRESENCE_COALESCE = 0.2
+    REPUBLISH_DELAYS = (0.5, 1.0, 2.0)  # a failed publish, tried again (then the DB serves)
 
     def __init__(self, manager):
         self.manager = manager
@@ -149,10 +154,34 @@ class Hub:
     # publishing ----------------------------------------------------------------------
 
     async def publish_message(self, room, seq, text):
-        """Publish a stored event (encoded once) to every process with members in room."""
+        """Publish a stored event (encoded once) to every process with members in room.
+
+        When the publish fails (the caller still gets the error), this process's members
+        get the event from the database at once, and the publish is tried again in the
+        background for the other processes, whose hubs drop a seq they delivered; without
+        it, a stored and acknowledged event would wait for the room's next one to be seen."""
         data = envelope.encode(envelope.RoomEvent(seq, text))
+        try:
+            await self._publish_room(room, data)
+        except (RedisError, OSError):
+            feed = self.rooms.get(room)
+            if feed is not None and feed.sequencer.started:
+                self._schedule_repair(feed, wait=0)
+            self.spawn(self._publish_again(room, data))
+            raise
+
+    async def _publish_room(self, room, data):
         async with metrics.redis_command("publish"):
             await self.manager.async_client().publish(envelope.room_channel(room), data)
+
+    async def _publish_again(self, room, data):
+        for delay in self.REPUBLISH_DELAYS:
+            await asyncio.sleep(delay)
+            try:
+                await self._publish_room(room, data)
+                return
+            except (RedisError, OSError) as exc:
+                self.health.report_failure(exc)
 
     async def publish_presence(self, room, change):
         """Publish who is in room now (a chat.presence change) to every process."""
@@ -284,16 +313,19 @@ class Hub:
     # ordering ------------------------------------------------------------------------
 
     async def _deliver(self, feed, due):
-        """Hand each due event to every member, in order (the drain is not re-entered: a
-        drain running already delivers what becomes due meanwhile)."""
+        """Hand each due event to every member, in seq order. One drain runs per room at a
+        time: what becomes due while it awaits a member (an event from Redis, a repair's
+        rows) is queued for it, never dropped (the sequencer's cursor has moved past it)."""
+        feed.due.extend(due)
         if feed.draining:
             return
         feed.draining = True
         try:
-            while due:
-                for seq, text in due:
-                    await self._fan_out(feed, seq, text)
-                due = feed.sequencer.drain()
+            while feed.due:
+                seq, text = feed.due.popleft()
+                await self._fan_out(feed, seq, text)
+                if not feed.due:
+                    feed.due.extend(feed.sequencer.drain())
         finally:
             feed.draining = False
 
