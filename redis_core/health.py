@@ -33,7 +33,7 @@ class RedisHealth:
         # busy pool is not taken for a lost Redis (which would close every socket with 4012
         # and make the storm worse).
         self.own = own
-        self.congested = 0  # probes that timed out in the pool while Redis answered
+        self.busy_pool_probes = 0  # probes that timed out in the pool while Redis answered
         # Redis is declared lost after failing this long (REDIS_LOSS_GRACE): a restart or
         # a failover that takes less is healed in place (RESTARTED) instead of closing
         # every socket; more, and sockets get 4012.
@@ -114,7 +114,7 @@ class RedisHealth:
                 run_id = await self.probe()
             except (TimeoutError, MaxConnectionsError) as exc:
                 if await self._own_answers():
-                    self.congested += 1
+                    self.busy_pool_probes += 1
                     log.info("event=redis_pool_busy reason=%s", type(exc).__name__)
                 else:
                     self._failed(

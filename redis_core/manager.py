@@ -99,7 +99,7 @@ class RedisManager:
             client = redis.asyncio.Redis(connection_pool=pool)
             # One connection of the pool held for the monitor (RedisHealth's `own`).
             own = redis.asyncio.Redis(connection_pool=pool, single_connection_client=True)
-            state = types.SimpleNamespace(client=client, pool=pool, own=own, health=None)
+            state = types.SimpleNamespace(client=client, pool=pool, health=None)
             state.health = RedisHealth(
                 client, on_error=self._count_error, loss_grace=self.loss_grace, own=own
             )
@@ -116,7 +116,7 @@ class RedisManager:
         state = self._loops.pop(loop, None)
         if state is not None:
             state.health.stop()
-            await state.own.aclose(close_connection_pool=False)  # gives its connection back
+            await state.health.own.aclose(close_connection_pool=False)  # gives its connection back
             await state.client.aclose(close_connection_pool=True)
             self.counters["async_pools_closed"] += 1
 
@@ -152,7 +152,7 @@ class RedisManager:
         recoveries = [h.last_recovery_seconds for h in monitors if h.last_recovery_seconds]
         health = {
             "grace_entries": sum(h.grace_entries for h in monitors),
-            "busy_pool_probes": sum(h.congested for h in monitors),
+            "busy_pool_probes": sum(h.busy_pool_probes for h in monitors),
             "primary_changes": sum(h.primary_changes for h in monitors),
             "last_recovery_seconds": max(recoveries) if recoveries else None,
         }

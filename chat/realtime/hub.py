@@ -41,9 +41,8 @@ class RoomFeed:
         self.members = set()
         self.sequencer = Sequencer()
         self.draining = False
-        self.due = (
-            collections.deque()
-        )  # (seq, text) handed out by the sequencer, not yet fanned out
+        # (seq, text) handed out by the sequencer and not yet fanned out (Hub._deliver)
+        self.due = collections.deque()
         self.gap_task = None
         self.subscribed = asyncio.get_running_loop().create_future()
         self.opened = None  # task that subscribes and starts the sequencer
@@ -162,7 +161,7 @@ class Hub:
         it, a stored and acknowledged event would wait for the room's next one to be seen."""
         data = envelope.encode(envelope.RoomEvent(seq, text))
         try:
-            await self._publish_room(room, data)
+            await self._publish(room, data, "publish")
         except (RedisError, OSError):
             feed = self.rooms.get(room)
             if feed is not None and feed.sequencer.started:
@@ -170,15 +169,15 @@ class Hub:
             self.spawn(self._publish_again(room, data))
             raise
 
-    async def _publish_room(self, room, data):
-        async with metrics.redis_command("publish"):
+    async def _publish(self, room, data, command):
+        async with metrics.redis_command(command):
             await self.manager.async_client().publish(envelope.room_channel(room), data)
 
     async def _publish_again(self, room, data):
         for delay in self.REPUBLISH_DELAYS:
             await asyncio.sleep(delay)
             try:
-                await self._publish_room(room, data)
+                await self._publish(room, data, "publish")
                 return
             except (RedisError, OSError) as exc:
                 self.health.report_failure(exc)
@@ -187,15 +186,12 @@ class Hub:
         """Publish who is in room now (a chat.presence change) to every process."""
         frame = protocol.presence(change.users, change.anonymous)
         value = envelope.Presence(tuple(frame["users"]), frame["anonymous"], protocol.encode(frame))
-        data = envelope.encode(value)
-        async with metrics.redis_command("publish_event"):
-            await self.manager.async_client().publish(envelope.room_channel(room), data)
+        await self._publish(room, envelope.encode(value), "publish_event")
 
     async def publish_event(self, room, text, exclude_user="", exclude_connection=""):
         """Publish an ephemeral event (typing, a notice): no seq, not stored."""
         data = envelope.encode(envelope.Ephemeral(text, exclude_user, exclude_connection))
-        async with metrics.redis_command("publish_event"):
-            await self.manager.async_client().publish(envelope.room_channel(room), data)
+        await self._publish(room, data, "publish_event")
 
     # receiving -----------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from tests.e2e.topology import sentinel_env
-from tests.e2e.traffic import Member
+from tests.e2e.traffic import Member, post_paced
 
 pytestmark = pytest.mark.e2e
 
@@ -19,19 +19,6 @@ ROOMS = 10
 PER_ROOM = 20
 POSTERS = 2  # per room
 PACE = 0.5  # seconds between one poster's messages
-
-
-async def post_paced(member, name, stop, acked):
-    index = 0
-    while not stop.is_set():
-        seq = await member.post(f"{name} {index}", f"{name}-{index}")
-        assert seq is not None, f"{name} {index} was never acked"
-        acked.setdefault(member.room, set()).add(seq)
-        index += 1
-        try:
-            await asyncio.wait_for(stop.wait(), PACE)
-        except TimeoutError:
-            pass
 
 
 async def test_failover__nobody_dropped_then_no_primary_closes_4012_within_the_grace(
@@ -53,7 +40,7 @@ async def test_failover__nobody_dropped_then_no_primary_closes_4012_within_the_g
                 posters.append((member, name))
     await asyncio.gather(*(m.open() for m in members))
     stop, acked = asyncio.Event(), {}
-    traffic = [asyncio.ensure_future(post_paced(m, n, stop, acked)) for m, n in posters]
+    traffic = [asyncio.ensure_future(post_paced(m, n, stop, acked, PACE)) for m, n in posters]
     try:
         await asyncio.sleep(2)
         old = cluster.kill_primary()

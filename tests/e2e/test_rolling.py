@@ -15,7 +15,7 @@ import urllib.request
 import pytest
 
 from tests.e2e.topology import Nginx, sentinel_env
-from tests.e2e.traffic import Member
+from tests.e2e.traffic import Member, post_paced
 
 pytestmark = pytest.mark.e2e
 
@@ -72,22 +72,6 @@ class HttpChecks:
                 pass
 
 
-async def post_paced(member, name, stop, acked):
-    index = 0
-    while not stop.is_set():
-        seq = await member.post(f"{name} {index}", f"{name}-{index}")
-        assert seq is not None, (
-            f"{name} {index} was never acked: {member.last_problem}, closes {member.closes}, "
-            f"reconnects {member.reconnects}"
-        )
-        acked.setdefault(member.room, set()).add(seq)
-        index += 1
-        try:
-            await asyncio.wait_for(stop.wait(), PACE)
-        except TimeoutError:
-            pass
-
-
 def restart(daphne, timeout=20.0):
     """SIGTERM, wait for the exit, start on the same port, wait until /readyz answers 200."""
     daphne.terminate()
@@ -130,7 +114,7 @@ async def _roll(stack, daphnes, nginx, cluster):
     checks = HttpChecks(nginx.url, ["/", "/api/rooms/roll0/messages?limit=5", static, "/healthz"])
     stop, acked = asyncio.Event(), {}
     background = [asyncio.ensure_future(checks.run(stop))]
-    background += [asyncio.ensure_future(post_paced(m, n, stop, acked)) for m, n in posters]
+    background += [asyncio.ensure_future(post_paced(m, n, stop, acked, PACE)) for m, n in posters]
     loop = asyncio.get_running_loop()
     started = time.monotonic()
     try:

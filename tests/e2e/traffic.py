@@ -173,3 +173,21 @@ class Member:
             await self.ws.close()
         if self._reader is not None:
             self._reader.cancel()
+
+
+async def post_paced(member, name, stop, acked, pace=0.5):
+    """Post as name every pace seconds until stop is set; every acked seq goes into
+    acked[room] (a post that is never acked fails the test, with the member's story)."""
+    index = 0
+    while not stop.is_set():
+        seq = await member.post(f"{name} {index}", f"{name}-{index}")
+        assert seq is not None, (
+            f"{name} {index} was never acked: {member.last_problem}, closes {member.closes}, "
+            f"reconnects {member.reconnects}"
+        )
+        acked.setdefault(member.room, set()).add(seq)
+        index += 1
+        try:
+            await asyncio.wait_for(stop.wait(), pace)
+        except TimeoutError:
+            pass
