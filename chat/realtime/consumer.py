@@ -130,6 +130,7 @@ class ChatConsumer(Throttled, BoundedSender, AsyncWebsocketConsumer):
         if not protocol.valid_room(name):
             return await self.close_with(CloseCode.BAD_ROOM)
         if not await get_manager().wait_ready(READY_TIMEOUT):
+            log.info("event=connect_refused reason=redis_not_ready user_id=%s", self.user.pk or "-")
             return await self.close_with(CloseCode.TRY_LATER)
         try:
             if await self._admit():
@@ -146,8 +147,12 @@ class ChatConsumer(Throttled, BoundedSender, AsyncWebsocketConsumer):
     async def _admit(self):
         """Pass the connection rate and the caps (4013 when over one); True when admitted."""
         ip = connlimit.client_ip(self.scope)
-        allowed, _ = await connlimit.allow_connection(self.user.pk, ip)
+        allowed, wait = await connlimit.allow_connection(self.user.pk, ip)
         if not allowed:  # too many new connections from this address or user
+            log.info(
+                "event=connect_refused reason=connection_rate ip=%s user_id=%s wait_s=%s",
+                ip, self.user.pk or "-", wait,
+            )  # fmt: skip
             await self.close_with(CloseCode.TRY_LATER)
             return False
         self.address = connlimit.ip_bucket(ip) if ip else None

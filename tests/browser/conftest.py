@@ -4,6 +4,7 @@ this one. Everything started here is stopped by its PID at the end; every wait i
 """
 
 import os
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -50,12 +51,43 @@ def chat_server(tmp_path_factory):
         stack.stop()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed browser test carries what the server logged while it ran (access lines
+    left out) and the page errors: a flake in CI is then readable from the report alone."""
+    report = yield
+    server = item.funcargs.get("chat_server") if hasattr(item, "funcargs") else None
+    if report.failed and server is not None and call.when == "call":
+        started = getattr(item, "started_at", None)
+        lines = [
+            line
+            for line in server.daphne.log_text().splitlines()
+            if "logger=daphne.access" not in line and (started is None or _at(line) >= started)
+        ]
+        report.sections.append(("daphne log during the test", "\n".join(lines[-200:])))
+    return report
+
+
+def _at(line):
+    """The ts= of a log line as "YYYY-MM-DDTHH:MM:SS" (compared as text), "" when none."""
+    return line[3:22] if line.startswith("ts=") else ""
+
+
+@pytest.fixture(autouse=True)
+def _mark_start(request):
+    request.node.started_at = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(time.time() - 1))
+
+
 @pytest.fixture(scope="package")
 def browser():
     # Package scope: Playwright's sync API runs an event loop in this thread until it is
     # stopped, which would break every asyncio test collected after the browser ones.
     from playwright import sync_api
 
+    # Every expect() waits as long as every action (10 s, not Playwright's 5 s): on a CI
+    # machine with two loaded cores a socket closed with 4013 is back after a backoff of up
+    # to 5 s, and what it had in flight arrives then (the outbox sends it again).
+    sync_api.expect.set_options(timeout=TIMEOUT_MS)
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(
             f"{CHROMIUM} is missing: run `bash scripts/ensure_chromium.sh` (make chromium)."

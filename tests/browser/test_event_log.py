@@ -147,6 +147,35 @@ def test_react__picker_and_joining_and_leaving_an_existing_reaction(open_page):
     assert alice.errors == [] and bob.errors == []
 
 
+def test_dialogs__closed_and_at_once_reopened_still_act_for_the_new_opening(open_page):
+    """A dialog's close event is queued: Escape then a quick Enter reopens the picker (or the
+    delete dialog) before the first close is handled, which used to end the new opening
+    (the emoji chosen, or the deletion confirmed, then did nothing)."""
+    alice, bob = pair(open_page)
+    post(alice, "quick hands")
+    li = message(alice, "quick hands")
+    li.hover()
+    close_and_reopen = """([dialog, button]) => {
+        document.getElementById(dialog).close();
+        document.querySelector(button).click();  // before the close event is handled
+    }"""
+    action(alice, li, "React to your message")
+    picker = alice.get_by_role("dialog", name="React with")
+    expect(picker).to_be_visible()
+    alice.evaluate(close_and_reopen, ["picker", '#messages button[data-action="react"]'])
+    expect(picker).to_be_visible()
+    picker.get_by_role("button", name="🎉").click()
+    expect(bob.locator("#messages .reaction")).to_have_text(["🎉1"])
+
+    action(alice, li, "Delete your message")
+    dialog = alice.get_by_role("dialog", name="Delete this message?")
+    alice.evaluate(close_and_reopen, ["confirm-delete", '#messages button[data-action="delete"]'])
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name="Delete").click()
+    expect(bob.locator("#messages .body")).to_have_text(["Message deleted"])
+    assert alice.errors == []
+
+
 def test_reply__quotes_the_answered_message_and_the_quote_goes_to_it(open_page):
     alice, bob = pair(open_page)
     post(bob, "who reviews the patch?")

@@ -193,7 +193,9 @@
 
   if (confirmDialog) {
     confirmDialog.addEventListener("close", () => {
-      if (!deleting) return;
+      // The close event is queued: an Escape then a quick Enter on Delete reopens the
+      // dialog before the first close is handled, which must not end the new opening.
+      if (!deleting || confirmDialog.open) return;
       const { seq, opener } = deleting;
       deleting = null;
       if (confirmDialog.returnValue === "delete") connection.remove(seq);

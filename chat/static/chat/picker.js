@@ -95,6 +95,9 @@
     });
     $("picker-close").addEventListener("click", () => picker.close());
     picker.addEventListener("close", () => {
+      // The close event is queued: reopened meanwhile (Escape, then Enter at once), the
+      // picker belongs to the new opening.
+      if (picker.open) return;
       if (picking) page.restoreFocus(picking.seq, picking.opener);
       picking = null;
     });
