@@ -140,13 +140,13 @@ STATIC = ROOT / "chat" / "static" / "chat"
 
 @pytest.fixture
 def blank_page(browser):
-    """An empty page with the client's pure modules (core.js, eventlog.js) loaded, no server
-    needed."""
+    """An empty page with the client's pure modules (core.js, eventlog.js, inbox.js, and
+    search.js's highlighting) loaded, no server needed."""
     context = browser.new_context()
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     page.set_content("<!doctype html><html><head><title>client</title></head><body></body></html>")
-    page.add_script_tag(path=str(STATIC / "core.js"))
-    page.add_script_tag(path=str(STATIC / "eventlog.js"))
+    for module in ("core.js", "eventlog.js", "inbox.js", "search.js"):
+        page.add_script_tag(path=str(STATIC / module))
     yield page
     context.close()

@@ -83,6 +83,7 @@
     delete: (li, control) => confirmDelete(seqOf(li), control),
     toggle: (li, control) => page.toggleReaction(seqOf(li), control.dataset.emoji),
     jump: (li, control) => goTo(Number(control.dataset.target)),
+    direct: (li, control) => page.openDirect(control.textContent),
   };
 
   list.addEventListener("click", (event) => {
@@ -148,24 +149,34 @@
     });
   }
 
-  // jump to the answered message (pages of scrollback are loaded until it shows) ---------------
+  // jump to a message: the answered one, or one a search found (room page ?at=<seq>); pages
+  // of scrollback are loaded until it shows -----------------------------------------------
 
   const JUMP_PAGES = 20;
-  let jumping = null; // {target, pages}
+  const FOUND_PAGES = 40; // a search may find a message further back than a reply quotes
+  let jumping = null; // {target, pages, found}
 
-  function goTo(target) {
+  function goTo(target, { found = false } = {}) {
     const li = shown.get(target);
     if (li) {
       jumping = null;
       li.scrollIntoView({ block: "center" });
       li.focus({ preventScroll: true });
-      li.classList.add("flash");
-      setTimeout(() => li.classList.remove("flash"), 2000);
+      if (found) {
+        for (const old of list.querySelectorAll(".message.found")) old.classList.remove("found");
+        li.classList.add("found"); // stays marked while the reader looks around it
+      } else {
+        li.classList.add("flash");
+        setTimeout(() => li.classList.remove("flash"), 2000);
+      }
       return;
     }
-    if (!jumping || jumping.target !== target) jumping = { target, pages: 0 };
-    if (jumping.pages >= JUMP_PAGES || !connection.loadOlder()) {
-      if (connection.olderComplete) page.showNotice("The answered message is no longer in the room.");
+    if (!jumping || jumping.target !== target) jumping = { target, pages: 0, found };
+    if (connection.loadingOlder) return; // a page is on its way: afterOlder() comes back
+    if (jumping.pages >= (found ? FOUND_PAGES : JUMP_PAGES) || !connection.loadOlder()) {
+      if (connection.olderComplete) {
+        page.showNotice(found ? "That message is no longer in the room." : "The answered message is no longer in the room.");
+      }
       jumping = null;
       return;
     }
@@ -173,8 +184,9 @@
   }
 
   page.afterOlder = () => {
-    if (jumping) goTo(jumping.target);
+    if (jumping) goTo(jumping.target, { found: jumping.found });
   };
+  page.goTo = goTo;
 
   // delete ------------------------------------------------------------------------------------
 

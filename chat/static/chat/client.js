@@ -20,7 +20,7 @@
     /**
      * room: the room name; me: the user name ("" when anonymous); view: an object whose
      * methods (status, message, changed, pending, settled, failed, presence, typing, older,
-     * olderDone, notice) are called as things happen; storage: sessionStorage or null (keeps the outbox);
+     * olderDone, notice, and read if present) are called as things happen; storage: sessionStorage or null (keeps the outbox);
      * timing: {helloTimeout, pingEvery} in ms, to override the defaults.
      */
     constructor({ room, me, view, storage = null, location = root.location, timing = {} }) {
@@ -46,6 +46,7 @@
       this.lastTyping = 0;
       this.lastFrameAt = 0;
       this.openedAt = 0;
+      this.readSeq = null; // the server's read position of this reader here (hello.read)
       this.timing = { helloTimeout: HELLO_TIMEOUT, pingEvery: PING_EVERY, ...timing };
     }
 
@@ -105,6 +106,13 @@
       const frame = { type: "history", limit: OLDER_PAGE };
       if (this.timeline.oldest !== null) frame.before = this.timeline.oldest;
       this._sendFrame(frame);
+      return true;
+    }
+
+    /** Tell the server the reader has seen the room up to seq (logged in only; no ack). */
+    markRead(seq) {
+      if (!this.me || !this._ready()) return false;
+      this._sendFrame({ type: "read", seq });
       return true;
     }
 
@@ -231,6 +239,8 @@
       this.everGreeted = true;
       this.openedAt = Date.now();
       if (frame.user !== undefined) this.me = frame.user || "";
+      // The reader's read position (protocol 2; null for a guest): read() reports it moving.
+      if (Number.isInteger(frame.read)) this._readMoved(frame.read);
       this._accept(frame.history || []);
       if (!resumed) {
         this.olderComplete = Boolean(frame.complete);
@@ -292,6 +302,16 @@
       this._caughtUp(frame.complete ? frame.seq : this.resumeMax);
       if (!frame.complete) this._resume();
       else this._checkGap();
+    }
+
+    _on_read(frame) {
+      if (frame.room === undefined || frame.room === this.room) this._readMoved(frame.seq);
+    }
+
+    _readMoved(seq) {
+      if (!Number.isInteger(seq) || seq < 0) return;
+      this.readSeq = Math.max(this.readSeq === null ? 0 : this.readSeq, seq);
+      if (typeof this.view.read === "function") this.view.read(this.readSeq);
     }
 
     _on_presence(frame) {

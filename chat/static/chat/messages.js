@@ -124,10 +124,19 @@
     return bar;
   }
 
+  /** The author's name: for a logged-in reader a button that opens the direct room with
+   * them (actions.js), except on the reader's own messages. */
+  function author(user, me) {
+    if (!me || user === me) return el("span", "author", user);
+    const node = button("author", user, null, "direct");
+    node.title = `Open a direct room with ${user}`;
+    return node;
+  }
+
   function meta(shown, ctx, timeNode) {
     const node = el("div", "meta");
     const mine = Boolean(ctx.me) && shown.user === ctx.me;
-    node.append(el("span", "author", shown.user));
+    node.append(author(shown.user, ctx.me));
     if (mine) node.append(el("span", "you", "you"));
     if (timeNode) node.append(timeNode);
     if (shown.edited && !shown.deleted) {
@@ -154,7 +163,7 @@
     const caret = focused && focused.tagName === "TEXTAREA" ? [focused.selectionStart, focused.selectionEnd] : null;
     const editor = li.querySelector(".editor");
     const mine = Boolean(ctx.me) && shown.user === ctx.me;
-    const kept = ["active", "flash"].filter((name) => li.classList.contains(name));
+    const kept = ["active", "flash", "found", "first-unread"].filter((name) => li.classList.contains(name));
     li.className = ["message", ...kept].join(" ");
     li.classList.toggle("mine", mine);
     li.classList.toggle("deleted", shown.deleted);
@@ -224,5 +233,5 @@
     return `${message.user}: ${clip(message.text)}`;
   }
 
-  root.ChatMessages = { create, draw, pendingItem, setReachable, summary, el, clip };
+  root.ChatMessages = { create, draw, pendingItem, setReachable, summary, el, clip, author };
 })(window);

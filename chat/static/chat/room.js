@@ -122,6 +122,7 @@
     }
     announceMessages(batch.fresh);
     Object.assign(batch, { newest: false, mine: false, fresh: [] });
+    emit("batch");
   }
   jump.addEventListener("click", () => {
     toBottom();
@@ -205,7 +206,9 @@
       root.dataset.connection = state;
       if (state === "connecting") setStatus(state, "Connecting…");
       else if (state === "connected") {
+        const first = !live;
         live = true;
+        queueMicrotask(() => emit("connected", first)); // after hello's batch is drawn
         setStatus(state, "Connected");
         if (root.dataset.user && !info.me) {
           showNotice("Your session has ended: log in again to post.", { sticky: true });
@@ -342,7 +345,14 @@
       presenceList.replaceChildren(
         ...users.map((user) => {
           const li = el("li", user === me ? "me" : "");
-          li.append(el("span", "name", user));
+          if (me && user !== me) {
+            const name = ChatMessages.author(user, me); // opens the direct room
+            name.className = "name";
+            name.tabIndex = 0;
+            li.append(name);
+          } else {
+            li.append(el("span", "name", user));
+          }
           if (user === me) li.append(el("span", "you", "you"));
           return li;
         }),
@@ -356,7 +366,18 @@
     notice(text) {
       showNotice(text);
     },
+
+    read(seq) {
+      emit("read", seq);
+    },
   };
+
+  // What the page's other scripts wait for: "batch" (messages drawn and scrolled), "read"
+  // (the server's read position here moved: seq), "connected" (first: the page's first hello).
+  const hooks = { batch: [], read: [], connected: [] };
+  function emit(name, ...args) {
+    for (const hook of hooks[name]) hook(...args);
+  }
 
   const connection = new window.ChatConnection({
     room: root.dataset.room,
@@ -379,8 +400,22 @@
     },
     afterOlder() {},
     changeHooks: [], // (event, state) for each change applied to a shown message
+    on(name, hook) {
+      hooks[name].push(hook);
+    },
+    log,
+    list,
+    isPinned: () => pinned,
+    /** Open the direct room with user (sidebar.js's form: POST /dm/<user>/). */
+    openDirect(user) {
+      if (window.ChatDirect) window.ChatDirect.open(user);
+    },
   };
   window.ChatRoom = page;
+  presenceList.addEventListener("click", (event) => {
+    const name = event.target.closest("[data-action=direct]");
+    if (name) page.openDirect(name.textContent);
+  });
 
   // the composer -------------------------------------------------------------------------
 
