@@ -90,7 +90,10 @@ def test_inbox_state__bad_numbers_count_as_zero(blank_page):
      (0, 1, "1 mention")],
 )  # fmt: skip
 def test_describe_counts__what_a_screen_reader_hears_of_a_badge(blank_page, unread, mentions, said):
-    assert blank_page.evaluate("([u, m]) => ChatInbox.describeCounts(u, m)", [unread, mentions]) == said
+    assert (
+        blank_page.evaluate("([u, m]) => ChatInbox.describeCounts(u, m)", [unread, mentions])
+        == said
+    )
 
 
 def test_mention_notification__title_body_and_one_tag_per_message(blank_page):

@@ -109,9 +109,10 @@
       return true;
     }
 
-    /** Tell the server the reader has seen the room up to seq (logged in only; no ack). */
+    /** Tell the server the reader has seen the room up to seq (logged in, and a server whose
+     * hello gave a read position; no ack). */
     markRead(seq) {
-      if (!this.me || !this._ready()) return false;
+      if (!this.me || this.readSeq === null || !this._ready()) return false; // protocol 2 only
       this._sendFrame({ type: "read", seq });
       return true;
     }

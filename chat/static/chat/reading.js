@@ -16,7 +16,7 @@
   /** The newest seq the reader has seen: everything when the log is at its end, else the
    * last message whose bottom shows in the log. */
   function seenUpTo() {
-    if (page.isPinned()) return connection.timeline.cursor;
+    if (log.scrollHeight - log.scrollTop - log.clientHeight < 40) return connection.timeline.cursor;
     const bottom = log.getBoundingClientRect().bottom + 1;
     const items = list.children;
     for (let i = items.length - 1; i >= 0; i--) {

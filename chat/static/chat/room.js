@@ -405,7 +405,6 @@
     },
     log,
     list,
-    isPinned: () => pinned,
     /** Open the direct room with user (sidebar.js's form: POST /dm/<user>/). */
     openDirect(user) {
       if (window.ChatDirect) window.ChatDirect.open(user);
