@@ -5,6 +5,7 @@ A new page or state is one line of STATES: a name, who looks (None: a guest), th
 optionally what to do before the audit (a function of the page).
 """
 
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -128,6 +129,23 @@ def delete_confirmation(page):
     expect(page.get_by_role("dialog", name="Delete this message?")).to_be_visible()
 
 
+def sidebar_open(page):
+    expect(page.locator("#sidebar")).to_have_attribute("data-connection", "connected")
+    expect(page.locator("#sidebar-rooms .side-room").first).to_be_attached()
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.locator("#sidebar-toggle").click()
+    expect(page.locator("#sidebar")).to_be_visible()
+
+
+def direct_room(page):
+    """bob's direct room with mod (the rooms tests count alice's and carol's rooms)."""
+    connected(page)
+    page.evaluate("window.ChatDirect.open('mod')")
+    page.wait_for_url(re.compile(r"/chat/dm-\d+-\d+/$"))
+    connected(page)
+    expect(page.locator("#room-title")).to_have_text("Direct room with mod")
+
+
 @dataclass(frozen=True)
 class State:
     name: str
@@ -146,6 +164,8 @@ STATES = [
     State("room with history", "alice", "/chat/history/", with_history),
     State("room as a guest", None, "/chat/history/", with_history),
     State("room with the online list open", "alice", "/chat/history/", people_open),
+    State("rooms with the sidebar open", "alice", "/", sidebar_open),
+    State("a direct room", "bob", "/chat/history/", direct_room),
     State("room with edits, reactions, replies", "alice", LOG_ROOM, with_changes),
     State("room where the reader is mentioned", "bob", LOG_ROOM, with_changes),
     State("room with the reaction picker open", "alice", LOG_ROOM, picker_open),

@@ -287,3 +287,62 @@ def test_keyboard__mention_completion_with_arrows_enter_tab_and_escape(open_page
     page.keyboard.press("Enter")
     expect(page.locator("#messages .mention")).to_have_text(["@carol", "@bob"])
     assert page.errors == []
+
+
+# version 2's pages: the sidebar of followed rooms, direct rooms -------------------------------
+
+
+def test_keyboard__switch_rooms_in_the_sidebar(open_page):
+    page = open_page("alice", "/chat/history/")
+    connected(page)
+    expect(page.locator("#sidebar")).to_have_attribute("data-connection", "connected")
+    current = page.locator('#sidebar a[href="/chat/history/"]')
+    expect(current).to_have_attribute("aria-current", "page")
+    path = tab_to(page, '#sidebar a[href="/chat/team-secret/"]')  # a member: always followed
+    assert path.index("logout") < len(path) - 1 and "log" not in path, path  # before the log
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/chat/team-secret/$"))
+    connected(page)
+    expect(page.locator('#sidebar a[href="/chat/team-secret/"]')).to_have_attribute(
+        "aria-current", "page"
+    )
+    expect(page.locator('#sidebar a[href="/chat/history/"]')).not_to_have_attribute(
+        "aria-current", "page"
+    )
+    assert page.errors == []
+
+
+def test_keyboard__open_a_direct_room_from_an_authors_name(open_page):
+    path = f"/chat/keys-{uuid.uuid4().hex[:8]}/"
+    mod = open_page("mod", path)  # bob and mod: the rooms tests count alice's and carol's
+    connected(mod)
+    mod.locator("#text").fill("ask me anything")
+    mod.locator("#text").press("Enter")
+    page = open_page("bob", path)
+    connected(page)
+    expect(page.locator("#messages > li")).to_have_count(1)
+    tab_to(page, "#text")
+    to_message(page, "ask me anything")
+    tab_to(page, "button.author")  # the message's first control: its author's name
+    assert focused(page, "button.author")["visible"]
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/chat/dm-\d+-\d+/$"))
+    connected(page)
+    expect(page.locator("#room-title")).to_have_text("Direct room with mod")
+    assert page.errors == []
+
+
+def test_keyboard__the_sidebar_at_phone_width_behind_its_toggle(open_page):
+    page = open_page("alice", "/chat/history/", viewport={"width": 360, "height": 740})
+    connected(page)
+    toggle = page.locator("#sidebar-toggle")
+    expect(page.locator("#sidebar")).to_be_hidden()
+    tab_to(page, "#sidebar-toggle")
+    page.keyboard.press("Enter")
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(page.locator("#sidebar")).to_be_visible()
+    tab_to(page, "#sidebar a.side-link")
+    page.keyboard.press("Escape")
+    expect(page.locator("#sidebar")).to_be_hidden()
+    expect(toggle).to_be_focused()
+    assert page.errors == []
