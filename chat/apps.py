@@ -9,9 +9,10 @@ class ChatConfig(AppConfig):
     def ready(self):
         from django.db.backends.signals import connection_created
 
-        from . import signals
+        from . import follows, signals
 
         signals.connect()
+        follows.connect()
         connection_created.connect(_count_connection, dispatch_uid="chat.db_connections")
 
 

@@ -18,7 +18,8 @@ from . import envelope, protocol
 
 __all__ = [
     "session_target", "token_target", "publish_close", "publish_recheck", "publish_ephemeral",
-    "publish_stored", "close_sockets", "close_sockets_after_commit",
+    "publish_stored", "close_sockets", "close_sockets_after_commit", "notify_user",
+    "notify_user_after_commit",
 ]  # fmt: skip
 
 log = logging.getLogger("chat.broadcast")
@@ -48,6 +49,22 @@ def publish_close(target, code, room=None):
 def publish_recheck(username):
     """Have username's sockets check their sessions again, on every server process."""
     _publish(envelope.CONTROL_CHANNEL, envelope.Recheck(username))
+
+
+def notify_user(notice):
+    """Publish a user notice (envelope.Read, Follow or Unfollow) to every server process;
+    False when Redis did not answer (an inbox then catches up at its next connect)."""
+    try:
+        _publish(envelope.CONTROL_CHANNEL, notice)
+    except (RedisError, OSError) as exc:
+        log.warning("event=user_notice_failed notice=%r error=%r", notice, exc)
+        return False
+    return True
+
+
+def notify_user_after_commit(notice):
+    """notify_user(notice) once the current transaction commits (at once outside one)."""
+    transaction.on_commit(partial(notify_user, notice))
 
 
 def publish_ephemeral(room, frame):

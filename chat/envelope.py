@@ -8,11 +8,14 @@ Two kinds of channel carry them:
   `Ephemeral` (typing, a moderator's notice: no seq, not stored, optionally not for one
   user or connection);
 - the control channel (`chat:control`): `Close` (close the sockets of a target, in one room
-  or everywhere, with a code) and `Recheck` (a user's sockets check their sessions again).
+  or everywhere, with a code), `Recheck` (a user's sockets check their sessions again), and
+  the user notices `Read` (a user's read position in a room moved), `Follow` and `Unfollow`
+  (a user's inboxes add or drop a room).
 
 Wire forms, chosen so the hub can route a message by its first bytes without parsing JSON:
 `m <seq>\\n<json>`, `p\\n<json>`, `e <user>\\t<connection>\\n<json>`,
-`close <target> <code> [<room>]`, `recheck <target>`. A presence body is parsed once per
+`close <target> <code> [<room>]`, `recheck <target>`, `read <user> <room> <seq>`,
+`follow <user> <room>`, `unfollow <user> <room>`. A presence body is parsed once per
 process (its value), never per socket. A target is a user name, `session:<digest>` (one browser session) or
 `*` (everyone in the room); user names hold neither white space nor ':' nor '*'.
 """
@@ -23,7 +26,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "ROOM_PREFIX", "CONTROL_CHANNEL", "EVERYONE", "RoomEvent", "Presence", "Ephemeral", "Close",
-    "Recheck",
+    "Recheck", "Read", "Follow", "Unfollow",
     "EnvelopeError", "room_channel", "room_of", "encode", "decode_room", "decode_control",
 ]  # fmt: skip
 
@@ -86,6 +89,34 @@ class Recheck:
     target: str
 
 
+@dataclass(frozen=True)
+class Read:
+    """user's read position in room moved to seq: every socket of theirs is told."""
+
+    user: str
+    room: str
+    seq: int
+
+
+@dataclass(frozen=True)
+class Follow:
+    """user follows room from now on (a membership, a direct room): their inboxes add it."""
+
+    user: str
+    room: str
+
+
+@dataclass(frozen=True)
+class Unfollow:
+    """user no longer follows room (a membership removed): their inboxes drop it."""
+
+    user: str
+    room: str
+
+
+_USER_KINDS = {Read: "read", Follow: "follow", Unfollow: "unfollow"}
+
+
 def room_channel(room):
     return ROOM_PREFIX + room
 
@@ -121,6 +152,15 @@ def encode(message):
         return f"close {_target(message.target)} {int(message.code)}{room}"
     if isinstance(message, Recheck):
         return f"recheck {_target(message.target)}"
+    if isinstance(message, (Read, Follow, Unfollow)):
+        if not _ROOM.match(message.room):
+            raise EnvelopeError(f"not a room name: {message.room!r}")
+        head = f"{_USER_KINDS[type(message)]} {_target(message.user)} {message.room}"
+        if isinstance(message, Read):
+            if isinstance(message.seq, bool) or not isinstance(message.seq, int) or message.seq < 0:
+                raise EnvelopeError(f"a read position is an integer >= 0, not {message.seq!r}")
+            return f"{head} {message.seq}"
+        return head
     raise EnvelopeError(f"not an envelope message: {type(message).__name__}")
 
 
@@ -175,12 +215,28 @@ def _presence(text):
     return Presence(tuple(users), anonymous, text)
 
 
+def _user_notice(parts):
+    kind = {name: cls for cls, name in _USER_KINDS.items()}[parts[0]]
+    size = 4 if kind is Read else 3
+    if len(parts) != size or not _TARGET.match(parts[1]) or not _ROOM.match(parts[2]):
+        raise EnvelopeError(f"a malformed {parts[0]} message")
+    if kind is not Read:
+        return kind(parts[1], parts[2])
+    seq = parts[3]
+    if not (seq.isascii() and seq.isdigit() and len(seq) <= MAX_SEQ_DIGITS):
+        raise EnvelopeError("a read position is decimal digits")
+    return Read(parts[1], parts[2], int(seq))
+
+
 def decode_control(data):
-    """Close or Recheck from the control channel's bytes; EnvelopeError otherwise."""
+    """Close, Recheck, Read, Follow or Unfollow from the control channel's bytes;
+    EnvelopeError otherwise."""
     try:
         parts = _text(data).split(" ")
     except UnicodeDecodeError:
         raise EnvelopeError("not UTF-8") from None
+    if parts[0] in _USER_KINDS.values():
+        return _user_notice(parts)
     if parts[0] == "recheck" and len(parts) == 2 and _TARGET.match(parts[1]):
         return Recheck(parts[1])
     if parts[0] == "close" and len(parts) in (3, 4) and _TARGET.match(parts[1]):

@@ -8,7 +8,7 @@ access check. chat.signals does the same for removals made elsewhere (the admin)
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
-from . import protocol
+from . import direct, protocol
 from .broadcast import close_sockets_after_commit
 from .models import Membership, Room
 
@@ -41,6 +41,8 @@ def create_private_room(owner, name):
         raise MembershipError("Log in to create a private room.")
     if not protocol.valid_room(name):
         raise MembershipError(f"“{name}” is not a valid room name.")
+    if direct.is_direct_name(name):
+        raise MembershipError(f"Names like “{name}” are kept for direct rooms; choose another.")
     taken = MembershipError(f"The name #{name} is taken; choose another.")
     if Room.objects.filter(name=name).exists():
         raise taken
@@ -65,8 +67,16 @@ def _active_user(username):
     return user
 
 
+def _not_direct(room):
+    if room.direct:
+        raise MembershipError(
+            "The members of a direct room are fixed: nobody can be added or removed."
+        )
+
+
 def add_member(room, actor, username):
     """Make username a member of room (actor must own it); returns True when newly added."""
+    _not_direct(room)
     require_owner(room, actor)
     user = _active_user(username)
     if user.pk == room.owner_id:
@@ -78,6 +88,7 @@ def add_member(room, actor, username):
 def remove_member(room, actor, username):
     """Remove username from room (actor must own it) and, after the commit, close their
     sockets to it everywhere; returns True when they were a member."""
+    _not_direct(room)
     require_owner(room, actor)
     if username == actor.get_username():
         raise MembershipError("The owner cannot be removed.")

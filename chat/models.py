@@ -24,6 +24,9 @@ class Room(models.Model):
     last_seq = models.PositiveBigIntegerField(default=0)
     created = models.DateTimeField(auto_now_add=True)
     last_activity = models.DateTimeField(null=True, blank=True)
+    # A direct room (chat.direct): private, named dm-<smaller id>-<larger id>, its two
+    # members fixed at creation; nobody owns it, nobody can add to it.
+    direct = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["name"]
@@ -143,6 +146,27 @@ class Mention(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["message", "user"], name="unique_mention")]
         indexes = [models.Index(fields=["user", "room", "seq"], name="mention_user_room_seq")]
+
+
+class ReadPosition(models.Model):
+    """How far a user has read a room (the seq of the latest event seen), shared by their
+    devices. A row is also what makes a room *followed* by the user (chat.readstate): made
+    at their first logged-in connect to it, with a membership, or with a direct room, and
+    removed with the membership."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="read_positions")
+    seq = models.PositiveBigIntegerField(default=0)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "room"], name="unique_read_position")
+        ]
+        indexes = [models.Index(fields=["room", "user"], name="read_position_room_user")]
+
+    def __str__(self):
+        return f"{self.user} read {self.room} to {self.seq}"
 
 
 class ChatProfile(models.Model):

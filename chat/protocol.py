@@ -142,6 +142,14 @@ class Ping:
     kind: ClassVar[str] = "ping"
 
 
+@dataclass(frozen=True)
+class ReadUpTo:
+    """`read`: the user has seen the room up to seq."""
+
+    kind: ClassVar[str] = "read"
+    seq: int
+
+
 def valid_room(name):
     return isinstance(name, str) and ROOM_RE.match(name) is not None
 
@@ -284,6 +292,7 @@ _PARSERS = {
     "resume": lambda f: Resume(_int_field(f, "since", low=0, high=MAX_SEQ, required=True)),
     "typing": lambda f: Typing(),
     "ping": lambda f: Ping(),
+    "read": lambda f: ReadUpTo(_int_field(f, "seq", low=0, high=MAX_SEQ, required=True)),
 }
 
 
@@ -431,7 +440,7 @@ def resumed(seq, complete):
     return {"type": "resumed", "seq": seq, "complete": complete}
 
 
-def hello(room, user, seq, history, complete):
+def hello(room, user, seq, history, complete, read=None):
     return {
         "type": "hello",
         "room": room,
@@ -440,7 +449,39 @@ def hello(room, user, seq, history, complete):
         "history": history,
         "complete": complete,
         "protocol": PROTOCOL_VERSION,
+        "read": read,
     }
+
+
+def read_moved(room, seq):
+    return {"type": "read", "room": room, "seq": seq}
+
+
+def inbox_entry(name, private, title, counts):
+    """One room of the inbox frame (counts: chat.readstate.Counts)."""
+    return {
+        "room": name, "private": private, "seq": counts.seq, "read": counts.read,
+        "unread": counts.unread, "mentions": counts.mentions, "title": title,
+    }  # fmt: skip
+
+
+def inbox(rooms):
+    return {"type": "inbox", "rooms": rooms}
+
+
+def unread(room, counts, **extra):
+    return {
+        "type": "unread", "room": room, "seq": counts.seq, "unread": counts.unread,
+        "mentions": counts.mentions, **extra,
+    }  # fmt: skip
+
+
+def mention(room, seq, user, text):
+    return {"type": "mention", "room": room, "seq": seq, "user": user, "text": text}
+
+
+def unfollow(room):
+    return {"type": "unfollow", "room": room}
 
 
 def presence(users, anonymous):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
 
-from . import protocol, store
+from . import direct, protocol, store
 from .limits import connections as connlimit
 from .models import Membership, Room
 
@@ -97,8 +97,8 @@ def create_room(name, user):
     """The public room called name, created by user if it does not exist yet; None for an
     anonymous user. Raises RoomLimitReached over the user's room-creation limit."""
     room = Room.objects.filter(name=name).first()
-    if room is not None or not user.is_authenticated:
-        return room
+    if room is not None or not user.is_authenticated or direct.is_direct_name(name):
+        return room  # a direct room's name is made only by chat.direct
     wait = connlimit.allow_room_creation(user.pk)
     if wait is not None:
         raise RoomLimitReached(wait)

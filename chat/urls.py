@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import path, re_path
 
-from . import api_views, health_views, membership_views, token_views, views
+from . import api_views, direct_views, health_views, membership_views, token_views, views
 from .limits import login as loginlimit
 
 csp = views.content_security_policy
@@ -25,6 +25,7 @@ urlpatterns = [
     path("metrics", health_views.metrics_view, name="metrics"),
     path("rooms/new-private/", membership_views.new_private_room, name="private-room-new"),
     path("chat/<str:room>/members/", membership_views.room_members, name="room-members"),
+    path("dm/<str:username>/", direct_views.open_direct, name="direct-room"),
 ]
 
 # daphne serves no files: the client's scripts and styles come through Django.

@@ -18,7 +18,7 @@ from django.utils.timesince import timesince
 from django.views.decorators.http import require_GET
 from redis.exceptions import RedisError
 
-from . import online, protocol, services
+from . import direct, online, protocol, services
 from .csp import csp
 from .forms import OpenRoomForm, SignupForm
 from .limits import login as loginlimit
@@ -70,10 +70,16 @@ def _ago(moment):
     return f"{timesince(moment, depth=1)} ago"
 
 
-def _rows(rooms):
+def _rows(rooms, user=None):
     counts = _online_counts(rooms)
     return [
-        {"room": r, "online": counts.get(r.name), "active": _ago(r.last_activity)} for r in rooms
+        {
+            "room": r,
+            "online": counts.get(r.name),
+            "active": _ago(r.last_activity),
+            "title": direct.title(r, user) if r.direct else r.name,
+        }  # fmt: skip
+        for r in rooms
     ]
 
 
@@ -94,7 +100,7 @@ def index(request):
     form = OpenRoomForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         return redirect("room", room=form.cleaned_data["room"])
-    mine = _rows(_rooms_of(request.user)) if request.user.is_authenticated else None
+    mine = _rows(_rooms_of(request.user), request.user) if request.user.is_authenticated else None
     context = {"form": form, "rows": _rows(_public_rooms()), "mine": mine}
     return render(request, "chat/index.html", context, status=400 if form.errors else 200)
 
@@ -117,7 +123,10 @@ def room(request, room):
     moderator = request.user.is_staff or (
         found is not None and found.is_private and found.owner_id == request.user.pk
     )
-    response = render(request, "chat/room.html", {"room_name": room, "moderator": moderator})
+    context = {"room_name": room, "moderator": moderator}
+    if found is not None and found.direct:  # titled by the other user's name
+        context["room_title"] = direct.title(found, request.user)
+    response = render(request, "chat/room.html", context)
     return private(response) if found is not None and found.is_private else response
 
 

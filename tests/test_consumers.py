@@ -47,7 +47,7 @@ async def test_hello__empty_room(users):
     client = await joined(user=users["alice"])
     assert client.hello == {
         "type": "hello", "room": "lobby", "user": "alice", "seq": 0, "history": [], "complete": True,
-        "protocol": 2,
+        "protocol": 2, "read": 0,
     }  # fmt: skip
     assert client.presence == {"type": "presence", "users": ["alice"], "anonymous": 0}
     await client.close()

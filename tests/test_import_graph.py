@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGES = {
     "chat.views", "chat.membership_views", "chat.admin", "chat.admin_csp", "chat.signals",
     "chat.health_views", "chat.urls", "chat.forms", "chat.apps", "chat.api_views",
-    "chat.token_views", "chat.http_auth",
+    "chat.token_views", "chat.http_auth", "chat.direct_views",
 }  # fmt: skip
 BELOW = {"chat.metrics", "chat.limits"}  # limits and metrics sit below both sides
 

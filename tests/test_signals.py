@@ -9,7 +9,7 @@ from django.db import transaction
 from django.test import Client as HttpClient
 
 from chat import envelope, membership, signals
-from chat.envelope import CONTROL_CHANNEL, Close
+from chat.envelope import CONTROL_CHANNEL, Close, Unfollow
 from chat.models import Membership, Room
 from redis_core import get_manager
 from tests.wsutil import Client, socket, still_open
@@ -167,7 +167,9 @@ def control_commands(action, wait=0.3):
 
 def test_membership_removed_by_the_service__one_close_not_two(users, secret):
     commands = control_commands(lambda: membership.remove_member(secret, users["alice"], "bob"))
-    assert commands == [Close("bob", 4403, "secret")]
+    assert [c for c in commands if isinstance(c, Close)] == [Close("bob", 4403, "secret")]
+    # and bob's inboxes drop the room (chat.follows)
+    assert [c for c in commands if not isinstance(c, Close)] == [Unfollow("bob", "secret")]
 
 
 def test_membership_removal_rolled_back__nothing_closed(users, secret):

@@ -20,7 +20,7 @@ from redis.exceptions import RedisError
 
 from redis_core import get_manager
 
-from .. import metrics, profiles, protocol, services, store, token_auth
+from .. import envelope, metrics, profiles, protocol, readstate, services, store, token_auth
 from ..broadcast import session_target, token_target
 from ..limits import caps, frames
 from ..limits import connections as connlimit
@@ -119,13 +119,32 @@ class ChatConsumer(Throttled, BoundedSender, AsyncWebsocketConsumer):
 
     # connect / disconnect ---------------------------------------------------------
 
-    async def connect(self):
+    async def _accept(self):
         socket_protocol = self.scope.get(SCOPE_KEY)
         self.wire = Wire(socket_protocol) if socket_protocol is not None else None
         await self.accept()
         metrics.connections_opened.inc()
         metrics.connections_open.inc()
         self.counted = True
+
+    def _identify(self):
+        """The user name, and the target that names this socket's session (or API token)
+        in control messages, of a logged-in connection."""
+        self.username = self.user.get_username()
+        session_key = getattr(self.scope.get("session"), "session_key", None)
+        if session_key:
+            self.session_target = session_target(session_key)
+        if self.scope.get(SCOPE_TOKEN):
+            self.session_target = token_target(self.scope[SCOPE_TOKEN])
+
+    async def _token_still_valid(self):
+        """A revocation between the token check and the hub's join sent its close before
+        this socket could hear it: check again now that it can (True without a token)."""
+        token = self.scope.get(SCOPE_TOKEN)
+        return not token or await database_call(token_auth.token_exists)(token)
+
+    async def connect(self):
+        await self._accept()
         name = self.scope["url_route"]["kwargs"].get("room", "")
         if not protocol.valid_room(name):
             return await self.close_with(CloseCode.BAD_ROOM)
@@ -167,19 +186,13 @@ class ChatConsumer(Throttled, BoundedSender, AsyncWebsocketConsumer):
         room = await database_call(services.open_room)(name, self.user)
         self.room = room
         if self.user.is_authenticated:
-            self.username = self.user.get_username()
-            session_key = getattr(self.scope.get("session"), "session_key", None)
-            if session_key:
-                self.session_target = session_target(session_key)
-            if self.scope.get(SCOPE_TOKEN):
-                self.session_target = token_target(self.scope[SCOPE_TOKEN])
+            self._identify()
         self.hub = get_hub()
         await self.hub.join(self, room.name, room.pk)
-        if self.scope.get(SCOPE_TOKEN):
-            # A revocation between the token check and the join sent its close before this
-            # socket could hear it: check again now that it can.
-            if not await database_call(token_auth.token_exists)(self.scope[SCOPE_TOKEN]):
-                raise services.LoginRequired(room.name)
+        if self.username:  # told when the user's read position moves (any device)
+            self.hub.watch(self)
+        if not await self._token_still_valid():
+            raise services.LoginRequired(room.name)
         if room.is_private:
             # A membership removed between the check above and the join would have sent its
             # close before this socket could hear it: check again now that it can.
@@ -202,14 +215,19 @@ class ChatConsumer(Throttled, BoundedSender, AsyncWebsocketConsumer):
             # This address reads too much: a shorter first page (complete: false), the
             # client resumes for the rest, within the budget.
             limit = protocol.HELLO_HISTORY
-        page = await database_call(_hello_page)(self.room, since, limit)
+        user_id = self.user.pk if self.username else None
+        page, read, followed_now = await database_call(_hello_page)(
+            self.room, since, limit, user_id
+        )
         self.cursor.sent(page.latest)
         history, trimmed = protocol.fit(page.messages, "oldest" if since is not None else "newest")
         complete = page.complete and not trimmed
         hello = protocol.hello(
-            self.room.name, self.username or None, page.latest, history, complete
+            self.room.name, self.username or None, page.latest, history, complete, read
         )
         await self.send_json(hello)
+        if followed_now:  # the user's inboxes add the room
+            await self.hub.notify_user(envelope.Follow(self.username, self.room.name))
 
     async def disconnect(self, code):
         await self._teardown(code)
@@ -239,6 +257,7 @@ class ChatConsumer(Throttled, BoundedSender, AsyncWebsocketConsumer):
         room, self.room = self.room, None
         if self.hub is not None:
             self.hub.leave(self, room.name)
+            self.hub.unwatch(self)
         if self.presence_entry is None:
             return
         try:
@@ -278,6 +297,12 @@ class ChatConsumer(Throttled, BoundedSender, AsyncWebsocketConsumer):
             return
         self.last_presence = value
         await self.send_text(text)
+
+    async def deliver_notice(self, notice):
+        """A notice about this socket's user (envelope.Read), from the hub's control channel:
+        their read position moved in some room, by any of their connections."""
+        if isinstance(notice, envelope.Read) and not self.closing:
+            await self.send_json(protocol.read_moved(notice.room, notice.seq))
 
     def kick(self, code):
         """Close this socket (membership removed, logged out), from the hub's control channel."""
@@ -459,11 +484,25 @@ class ChatConsumer(Throttled, BoundedSender, AsyncWebsocketConsumer):
             text = protocol.encode({"type": "typing", "user": self.username})
             await self.hub.publish_event(self.room.name, text, exclude_user=self.username)
 
+    async def command_read(self, command):
+        if not self.username:
+            raise protocol.ProtocolError("auth_required", "Log in to keep a read position.")
+        if self.room.pk is None:
+            return  # nothing stored here yet: nothing to have read
+        moved = await database_call(readstate.move)(self.user.pk, self.room.pk, command.seq)
+        if moved is not None:
+            await self.hub.notify_user(envelope.Read(self.username, self.room.name, moved))
+
     async def command_ping(self, command):
         await self.send_json({"type": "pong"})
 
 
-def _hello_page(room, since, limit):
+def _hello_page(room, since, limit, user_id):
+    """(the page hello holds, the user's read position or None for anonymous, True when
+    the user follows the room from now on): one trip to the database thread."""
+    read, followed_now = None, False
+    if user_id is not None:
+        read, followed_now = readstate.enter(user_id, room.pk) if room.pk else (0, False)
     if since is None:
-        return services.latest_messages(room, protocol.HELLO_HISTORY)
-    return services.events_after(room, since, limit)
+        return services.latest_messages(room, protocol.HELLO_HISTORY), read, followed_now
+    return services.events_after(room, since, limit), read, followed_now

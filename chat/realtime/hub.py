@@ -12,6 +12,7 @@ and one aclose() serves both the loss of Redis and graceful shutdown.
 
 import asyncio
 import collections
+import json
 import logging
 import weakref
 
@@ -20,7 +21,7 @@ from redis.exceptions import RedisError
 from redis_core import get_manager
 from redis_core.health import LOST, RESTARTED
 
-from .. import envelope, metrics, protocol, services
+from .. import envelope, metrics, protocol, readstate, services
 from . import presence
 from .db import database_call
 from .sequencer import Sequencer
@@ -39,6 +40,11 @@ class RoomFeed:
         self.room_id = room_id  # None for a room nobody created yet
         self.channel = envelope.room_channel(name)
         self.members = set()
+        # Inbox sockets following the room (chat.realtime.inbox): told of its counts, not
+        # sent its events; their counts are read for all of them at once (Hub._recount).
+        self.inboxes = set()
+        self.recount = None  # the task reading those counts
+        self.recount_again = False
         self.sequencer = Sequencer()
         self.draining = False
         # (seq, text) handed out by the sequencer and not yet fanned out (Hub._deliver)
@@ -57,6 +63,7 @@ class Hub:
     JOIN_TIMEOUT = 5.0
     PRESENCE_COALESCE = 0.2
     REPUBLISH_DELAYS = (0.5, 1.0, 2.0)  # a failed publish, tried again (then the DB serves)
+    RECOUNT_COALESCE = 0.05  # events of a room within this are counted for its inboxes once
 
     def __init__(self, manager):
         self.manager = manager
@@ -67,6 +74,9 @@ class Hub:
         # (a room subscribed on another one is confirmed, then never hears a message). Every
         # subscribe and unsubscribe goes through this lock.
         self._subscribing = asyncio.Lock()
+        # user name -> the sockets told of that user's notices (envelope.Read, Follow,
+        # Unfollow): their room sockets and inboxes.
+        self.watchers = {}
         self.reader = None
         self.refresher = None
         self.tasks = set()
@@ -91,13 +101,14 @@ class Hub:
 
     # membership ----------------------------------------------------------------------
 
-    async def join(self, member, name, room_id):
-        """Add member to room name; returns once the room's subscription is live."""
+    async def join(self, member, name, room_id, inbox=False):
+        """Add member to room name (an inbox: to be told its counts); returns once the
+        room's subscription is live."""
         feed = self.rooms.get(name)
         if feed is None:
             feed = self.rooms[name] = RoomFeed(name, room_id)
             feed.opened = self.spawn(self._open(feed))
-        feed.members.add(member)
+        (feed.inboxes if inbox else feed.members).add(member)
         try:
             await asyncio.wait_for(asyncio.shield(feed.opened), self.JOIN_TIMEOUT)
         except BaseException as exc:
@@ -113,14 +124,43 @@ class Hub:
         if feed is None:
             return
         feed.members.discard(member)
-        if not feed.members:
+        feed.inboxes.discard(member)
+        if not feed.members and not feed.inboxes:
             del self.rooms[name]
             self._stop_feed(feed)
             if self.pubsub is not None:  # also a subscribe sent but not yet confirmed
                 self.spawn(self._unsubscribe(feed.channel))
 
     def members(self):
-        return [m for feed in list(self.rooms.values()) for m in list(feed.members)]
+        """Every socket of the hub: room members, inboxes, watchers (each once)."""
+        found = {m: None for feed in list(self.rooms.values()) for m in list(feed.members)}
+        found.update((m, None) for feed in list(self.rooms.values()) for m in feed.inboxes)
+        found.update((m, None) for group in list(self.watchers.values()) for m in group)
+        return list(found)
+
+    def watch(self, member):
+        """member (a room socket, an inbox) is told of its user's notices from now on."""
+        self.watchers.setdefault(member.username, set()).add(member)
+
+    def unwatch(self, member):
+        group = self.watchers.get(member.username)
+        if group is not None:
+            group.discard(member)
+            if not group:
+                del self.watchers[member.username]
+
+    async def watch_inbox(self, member):
+        """watch() for an inbox, which may follow no room: returns once the control channel
+        is subscribed, so no notice published after it is missed."""
+        self.watch(member)
+        async with self._subscribing:
+            if self.pubsub is None:
+                self.pubsub = self.manager.pubsub()
+            pubsub = self.pubsub
+            if envelope.CONTROL_CHANNEL.encode() not in pubsub.channels:
+                await pubsub.subscribe(envelope.CONTROL_CHANNEL)
+        if self.reader is None or self.reader.done():
+            self.reader = self.spawn(self._read(pubsub))
 
     async def _open(self, feed):
         feed.stage = "subscribing"
@@ -188,6 +228,19 @@ class Hub:
         value = envelope.Presence(tuple(frame["users"]), frame["anonymous"], protocol.encode(frame))
         await self._publish(room, envelope.encode(value), "publish_event")
 
+    async def notify_user(self, notice):
+        """Publish a user notice (envelope.Read, Follow, Unfollow) to every process. What
+        it tells is stored already: a failure is logged, not raised (the user's inbox reads
+        it at its next connect)."""
+        try:
+            async with metrics.redis_command("publish_event"):
+                await self.manager.async_client().publish(
+                    envelope.CONTROL_CHANNEL, envelope.encode(notice)
+                )
+        except (RedisError, OSError) as exc:
+            self.health.report_failure(exc)
+            log.warning("event=user_notice_failed notice=%r error=%r", notice, exc)
+
     async def publish_event(self, room, text, exclude_user="", exclude_connection=""):
         """Publish an ephemeral event (typing, a notice): no seq, not stored."""
         data = envelope.encode(envelope.Ephemeral(text, exclude_user, exclude_connection))
@@ -197,7 +250,7 @@ class Hub:
 
     async def _read(self, pubsub):
         backoff = 0.1
-        while self.pubsub is pubsub and self.rooms:
+        while self.pubsub is pubsub and (self.rooms or self.watchers):
             try:
                 message = await pubsub.get_message(timeout=1.0)
                 backoff = 0.1
@@ -275,13 +328,16 @@ class Hub:
             return
         if isinstance(command, envelope.Close):
             room = command.room
-            feeds = (
-                [self.rooms[room]] if room in self.rooms else [] if room else self.rooms.values()
-            )
-            for feed in list(feeds):
-                for member in list(feed.members):
-                    if _targets(command.target, member):
-                        self.spawn(member.kick(command.code))
+            if room:  # the room's sockets (an inbox follows on with an unfollow)
+                members = list(self.rooms[room].members) if room in self.rooms else []
+            else:
+                members = self.members()
+            for member in members:
+                if _targets(command.target, member):
+                    self.spawn(member.kick(command.code))
+        elif isinstance(command, (envelope.Read, envelope.Follow, envelope.Unfollow)):
+            for member in list(self.watchers.get(command.user, ())):
+                self.spawn(member.deliver_notice(command))
         elif isinstance(command, envelope.Recheck):
             for member in self.members():
                 # A member kind that cannot re-check a session is left alone.
@@ -334,6 +390,62 @@ class Hub:
             except Exception as exc:
                 metrics.fanout_dropped.inc()
                 log.warning("event=fanout_drop room=%s seq=%s error=%r", feed.name, seq, exc)
+        if feed.inboxes:
+            await self._tell_inboxes(feed, seq, text)
+
+    # inboxes -------------------------------------------------------------------------
+
+    async def _tell_inboxes(self, feed, seq, text):
+        """An event of a room that inboxes here follow: a mention frame to each local inbox
+        of a user the message mentions (parsed once), and their counts read again."""
+        self.schedule_recount(feed)
+        event = json.loads(text)
+        names = event.get("mentions") if event.get("type") == "message" else None
+        if not names:
+            return
+        mention = None
+        for name in names:
+            if name == event.get("user"):
+                continue
+            for member in list(self.watchers.get(name, ())):
+                if member in feed.inboxes:
+                    if mention is None:
+                        mention = protocol.encode(
+                            protocol.mention(feed.name, seq, event["user"], event.get("text", ""))
+                        )
+                    await _quietly(member.deliver_event(mention))
+
+    def schedule_recount(self, feed):
+        """Read the counts of feed's inboxes again, soon (coalesced: one read for a burst)."""
+        if feed.recount is not None and not feed.recount.done():
+            feed.recount_again = True
+            return
+        feed.recount = self.spawn(self._recount(feed))
+
+    async def _recount(self, feed):
+        while True:
+            feed.recount_again = False
+            await asyncio.sleep(self.RECOUNT_COALESCE)
+            if self.rooms.get(feed.name) is not feed or not feed.inboxes:
+                return
+            if feed.room_id is None:
+                feed.room_id = await database_call(services.room_id_named)(feed.name)
+                if feed.room_id is None:
+                    return
+            members = list(feed.inboxes)
+            try:
+                found = await database_call(readstate.counts_for)(
+                    feed.room_id, {m.user.pk for m in members}
+                )
+            except Exception as exc:  # the database is away: the next event counts again
+                log.warning("event=inbox_recount_failed room=%s error=%r", feed.name, exc)
+                return
+            for member in members:
+                counts = found.get(member.user.pk)
+                if counts is not None:
+                    await _quietly(member.deliver_counts(feed.name, counts))
+            if not feed.recount_again:
+                return
 
     def _schedule_repair(self, feed, wait):
         if feed.gap_task is None or feed.gap_task.done():
@@ -390,6 +502,8 @@ class Hub:
     def _stop_feed(self, feed):
         if feed.gap_task is not None:
             feed.gap_task.cancel()
+        if feed.recount is not None:
+            feed.recount.cancel()
         if feed.opened is not None and not feed.opened.done():
             feed.opened.cancel()
 
@@ -401,6 +515,7 @@ class Hub:
         for feed in self.rooms.values():
             self._stop_feed(feed)
         self.rooms.clear()
+        self.watchers.clear()
         self._presence_due.clear()
         current = asyncio.current_task()
         for task in list(self.tasks):  # the reader, the refresher, repairs, announcements
