@@ -302,7 +302,7 @@ def test_screen_reader__every_control_has_a_name(open_page):
           .map(e => [e.id || e.tagName, e.getAttribute('aria-label')
             || (e.labels && e.labels[0] && e.labels[0].textContent) || e.textContent.trim()])"""
     )
-    assert names and all(name for _, name in names), names
+    assert names and all(name for _, name in names), [n for n in names if not n[1]]
     expect(page.get_by_role("region", name="Messages in #history")).to_be_visible()
     expect(page.get_by_role("button", name="Dark theme")).to_be_visible()
 

@@ -465,5 +465,11 @@
   window.addEventListener("pageshow", (event) => {
     if (event.persisted) window.location.reload(); // back from the cache with a closed socket
   });
-  connection.start();
+  // The page's other scripts (actions.js ... reading.js) hook into the page first: a hello
+  // arriving between two of them would otherwise be drawn before the later ones listen.
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", () => connection.start(), { once: true });
+  } else {
+    connection.start();
+  }
 })();

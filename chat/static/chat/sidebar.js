@@ -112,7 +112,8 @@
       granted: "Mentions are notified while this page is hidden.",
       denied: "Notifications are blocked in this browser's settings.",
       unsupported: "This browser shows no notifications.",
-    }[permission] || "";
+      default: "Mentions are not notified.",
+    }[permission];
   }
 
   notify.addEventListener("click", async () => {
