@@ -206,3 +206,13 @@ async def test_room_deleted__its_inbox_entry_goes(users):
     assert again.inbox["rooms"] == []
     await box.close()
     await again.close()
+
+
+async def test_close_everywhere_reaches_the_inbox_a_room_close_does_not(users):
+    from chat import broadcast
+
+    box = await inbox(users["alice"])
+    await sync_to_async(broadcast.close_sockets)("alice", "lobby", 4403)  # one room's sockets
+    assert await still_open(box)
+    await sync_to_async(broadcast.close_sockets)("alice", None, 4401)  # logged out everywhere
+    assert (await box.recv_type("__closed__"))["code"] == 4401
