@@ -216,3 +216,17 @@ async def test_close_everywhere_reaches_the_inbox_a_room_close_does_not(users):
     assert await still_open(box)
     await sync_to_async(broadcast.close_sockets)("alice", None, 4401)  # logged out everywhere
     assert (await box.recv_type("__closed__"))["code"] == 4401
+
+
+async def test_closed_inbox__leaves_every_room_and_the_watchers(users):
+    from chat.realtime.hub import current_hub
+    from tests.conftest import wait_until
+
+    for name in ("one", "two"):
+        await (await socket(name, user=users["alice"])).close()
+    box = await inbox(users["alice"])
+    hub = current_hub()
+    assert {n for n, feed in hub.rooms.items() if feed.inboxes} == {"one", "two"}
+    assert "alice" in hub.watchers
+    await box.close()
+    assert await wait_until(lambda: not hub.rooms and "alice" not in hub.watchers)

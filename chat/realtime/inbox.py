@@ -40,6 +40,7 @@ class InboxConsumer(ChatConsumer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.rooms = {}  # name -> [room id, Counts shown]
+        self.joined = set()  # rooms joined in the hub (all left at teardown, even mid-open)
         self.ready = False
         self.waiting = []  # what arrived before the inbox frame: (callable, args)
 
@@ -74,6 +75,7 @@ class InboxConsumer(ChatConsumer):
         shown = {r.name for r in rooms}
         for name in set(followed) - shown:
             self.hub.leave(self, name)
+            self.joined.discard(name)
         self.rooms = {r.name: [r.room_id, r.counts] for r in rooms}
         entries = [protocol.inbox_entry(r.name, r.private, r.title, r.counts) for r in rooms]
         await self.send_json(protocol.inbox(entries))
@@ -85,6 +87,7 @@ class InboxConsumer(ChatConsumer):
 
     async def _join(self, rooms):
         """Join the hub for each of rooms ({name: id}) as an inbox, together."""
+        self.joined.update(rooms)
         if rooms:
             await asyncio.gather(
                 *(self.hub.join(self, name, room_id, inbox=True) for name, room_id in rooms.items())
@@ -94,9 +97,9 @@ class InboxConsumer(ChatConsumer):
         first = not self.torn_down
         await super()._teardown(code)
         if first and self.hub is not None:
-            for name in list(self.rooms):
+            for name in self.joined | set(self.rooms):
                 self.hub.leave(self, name)
-            self.rooms = {}
+            self.rooms, self.joined = {}, set()
             self.hub.unwatch(self)
 
     # what the hub hands over --------------------------------------------------------
@@ -133,6 +136,7 @@ class InboxConsumer(ChatConsumer):
             await self._follow(notice.room)
         elif isinstance(notice, envelope.Unfollow) and notice.room in self.rooms:
             del self.rooms[notice.room]
+            self.joined.discard(notice.room)
             self.hub.leave(self, notice.room)
             await self.send_json(protocol.unfollow(notice.room))
 
@@ -150,11 +154,13 @@ class InboxConsumer(ChatConsumer):
         room = await database_call(readstate.followed_room)(self.user.pk, name)
         if room is None or self.closing:  # dropped again meanwhile
             return
+        self.joined.add(name)
         await self.hub.join(self, name, room.room_id, inbox=True)
         # Counted again now that the room's events reach this socket: none is missed.
         found = await database_call(readstate.counts_for)(room.room_id, {self.user.pk})
         if self.user.pk not in found or self.closing:
             self.hub.leave(self, name)
+            self.joined.discard(name)
             return
         counts = found[self.user.pk]
         self.rooms[name] = [room.room_id, counts]
