@@ -11,30 +11,25 @@ it the room's counts, not its events), then sends the `inbox` frame. From then o
   position, add a room or drop one.
 
 Whatever arrives before the `inbox` frame is sent waits and is applied after it. The
-socket's sending, limits and lifecycle are the room socket's (it is a ChatConsumer that
-never joins a room as a member).
+socket's sending, limits and lifecycle are every socket's (chat.realtime.socket); it never
+joins a room as a member.
 """
 
 import asyncio
 import logging
 
-from django.db import DatabaseError
-from redis.exceptions import RedisError
-
-from redis_core import get_manager
-
 from .. import envelope, protocol, readstate
 from ..protocol import CloseCode
-from .consumer import READY_TIMEOUT, ChatConsumer
 from .db import database_call
 from .hub import get_hub
+from .socket import SocketConsumer
 
 __all__ = ["InboxConsumer"]
 
 log = logging.getLogger("chat.realtime.inbox")
 
 
-class InboxConsumer(ChatConsumer):
+class InboxConsumer(SocketConsumer):
     """One inbox socket of a logged-in user."""
 
     def __init__(self, *args, **kwargs):
@@ -48,18 +43,7 @@ class InboxConsumer(ChatConsumer):
         await self._accept()
         if not self.user.is_authenticated:
             return await self.close_with(CloseCode.ANONYMOUS)
-        if not await get_manager().wait_ready(READY_TIMEOUT):
-            log.info("event=connect_refused reason=redis_not_ready user_id=%s", self.user.pk)
-            return await self.close_with(CloseCode.TRY_LATER)
-        try:
-            if await self._admit():
-                await self._open()
-        except (TimeoutError, RedisError, OSError) as exc:
-            get_manager().health().report_failure(exc)
-            await self.close_with(CloseCode.REDIS_LOST)
-        except DatabaseError as exc:
-            log.warning("event=inbox_db_error error=%r", exc)
-            await self.close_with(CloseCode.TRY_LATER)
+        await self._admit_then(self._open)
 
     async def _open(self):
         self._identify()
@@ -93,14 +77,17 @@ class InboxConsumer(ChatConsumer):
                 *(self.hub.join(self, name, room_id, inbox=True) for name, room_id in rooms.items())
             )
 
-    async def _teardown(self, code):
-        first = not self.torn_down
-        await super()._teardown(code)
-        if first and self.hub is not None:
+    async def _release(self):
+        """Leave every room joined (also those of an open cut short) and the watchers."""
+        if self.hub is not None:
             for name in self.joined | set(self.rooms):
                 self.hub.leave(self, name)
             self.rooms, self.joined = {}, set()
             self.hub.unwatch(self)
+
+    @property
+    def log_name(self):
+        return "inbox"
 
     # what the hub hands over --------------------------------------------------------
 
