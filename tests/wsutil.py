@@ -13,8 +13,8 @@ HOST = (b"host", b"127.0.0.1")  # what a browser sends beside that Origin
 class Client:
     """A WebsocketCommunicator that speaks JSON frames."""
 
-    def __init__(self, room="lobby", user=None, query="", origin=ORIGIN):
-        path = f"/ws/chat/{room}/" + (f"?{query}" if query else "")
+    def __init__(self, room="lobby", user=None, query="", origin=ORIGIN, path=None):
+        path = path or f"/ws/chat/{room}/" + (f"?{query}" if query else "")
         headers = [HOST, origin] if origin else [HOST]
         self.comm = WebsocketCommunicator(application, path, headers=headers)
         if user is not None:
@@ -71,6 +71,14 @@ async def socket(room="lobby", user=None, sessionid=None):
         client.comm.scope["headers"].append((b"cookie", f"sessionid={sessionid}".encode()))
     assert (await client.connect())[0]
     client.hello = await client.recv_type("hello")
+    return client
+
+
+async def inbox(user=None):
+    """A connected inbox socket (/ws/inbox/) that has read its `inbox` frame."""
+    client = Client(user=user, path="/ws/inbox/")
+    assert (await client.connect())[0]
+    client.inbox = await client.recv_type("inbox")
     return client
 
 

@@ -11,35 +11,31 @@ it the room's counts, not its events), then sends the `inbox` frame. From then o
   position, add a room or drop one.
 
 Whatever arrives before the `inbox` frame is sent waits and is applied after it. The
-socket's sending, limits and lifecycle are the room socket's (it is a ChatConsumer that
-never joins a room as a member).
+socket's sending, limits and lifecycle are every socket's (chat.realtime.socket); it never
+joins a room as a member.
 """
 
 import asyncio
 import logging
 
-from django.db import DatabaseError
-from redis.exceptions import RedisError
-
-from redis_core import get_manager
-
 from .. import envelope, protocol, readstate
 from ..protocol import CloseCode
-from .consumer import READY_TIMEOUT, ChatConsumer
 from .db import database_call
 from .hub import get_hub
+from .socket import SocketConsumer
 
 __all__ = ["InboxConsumer"]
 
 log = logging.getLogger("chat.realtime.inbox")
 
 
-class InboxConsumer(ChatConsumer):
+class InboxConsumer(SocketConsumer):
     """One inbox socket of a logged-in user."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.rooms = {}  # name -> [room id, Counts shown]
+        self.joined = set()  # rooms joined in the hub (all left at teardown, even mid-open)
         self.ready = False
         self.waiting = []  # what arrived before the inbox frame: (callable, args)
 
@@ -47,18 +43,7 @@ class InboxConsumer(ChatConsumer):
         await self._accept()
         if not self.user.is_authenticated:
             return await self.close_with(CloseCode.ANONYMOUS)
-        if not await get_manager().wait_ready(READY_TIMEOUT):
-            log.info("event=connect_refused reason=redis_not_ready user_id=%s", self.user.pk)
-            return await self.close_with(CloseCode.TRY_LATER)
-        try:
-            if await self._admit():
-                await self._open()
-        except (TimeoutError, RedisError, OSError) as exc:
-            get_manager().health().report_failure(exc)
-            await self.close_with(CloseCode.REDIS_LOST)
-        except DatabaseError as exc:
-            log.warning("event=inbox_db_error error=%r", exc)
-            await self.close_with(CloseCode.TRY_LATER)
+        await self._admit_then(self._open)
 
     async def _open(self):
         self._identify()
@@ -74,6 +59,7 @@ class InboxConsumer(ChatConsumer):
         shown = {r.name for r in rooms}
         for name in set(followed) - shown:
             self.hub.leave(self, name)
+            self.joined.discard(name)
         self.rooms = {r.name: [r.room_id, r.counts] for r in rooms}
         entries = [protocol.inbox_entry(r.name, r.private, r.title, r.counts) for r in rooms]
         await self.send_json(protocol.inbox(entries))
@@ -85,19 +71,23 @@ class InboxConsumer(ChatConsumer):
 
     async def _join(self, rooms):
         """Join the hub for each of rooms ({name: id}) as an inbox, together."""
+        self.joined.update(rooms)
         if rooms:
             await asyncio.gather(
                 *(self.hub.join(self, name, room_id, inbox=True) for name, room_id in rooms.items())
             )
 
-    async def _teardown(self, code):
-        first = not self.torn_down
-        await super()._teardown(code)
-        if first and self.hub is not None:
-            for name in list(self.rooms):
+    async def _release(self):
+        """Leave every room joined (also those of an open cut short) and the watchers."""
+        if self.hub is not None:
+            for name in self.joined | set(self.rooms):
                 self.hub.leave(self, name)
-            self.rooms = {}
+            self.rooms, self.joined = {}, set()
             self.hub.unwatch(self)
+
+    @property
+    def log_name(self):
+        return "inbox"
 
     # what the hub hands over --------------------------------------------------------
 
@@ -133,6 +123,7 @@ class InboxConsumer(ChatConsumer):
             await self._follow(notice.room)
         elif isinstance(notice, envelope.Unfollow) and notice.room in self.rooms:
             del self.rooms[notice.room]
+            self.joined.discard(notice.room)
             self.hub.leave(self, notice.room)
             await self.send_json(protocol.unfollow(notice.room))
 
@@ -150,11 +141,13 @@ class InboxConsumer(ChatConsumer):
         room = await database_call(readstate.followed_room)(self.user.pk, name)
         if room is None or self.closing:  # dropped again meanwhile
             return
+        self.joined.add(name)
         await self.hub.join(self, name, room.room_id, inbox=True)
         # Counted again now that the room's events reach this socket: none is missed.
         found = await database_call(readstate.counts_for)(room.room_id, {self.user.pk})
         if self.user.pk not in found or self.closing:
             self.hub.leave(self, name)
+            self.joined.discard(name)
             return
         counts = found[self.user.pk]
         self.rooms[name] = [room.room_id, counts]

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.a11y import SCREENS
-from tests.browser.helpers import screenshot
+from tests.browser.helpers import screenshot, wait_for_js
 
 pytestmark = pytest.mark.browser
 
@@ -283,7 +283,7 @@ def test_outbox__an_edit_and_a_reaction_made_offline_are_sent_on_the_reconnect(o
              for (const e of entries) c.outbox.command(e, e.clientId); c._flush(); }""",
         entries,
     )
-    alice.wait_for_function("() => window.chatConnection.outbox.entries.length === 0")
+    wait_for_js(alice, "() => window.chatConnection.outbox.entries.length === 0")
     post(alice, "after the retry")
     assert alice.evaluate("window.chatConnection.timeline.cursor") == seq + 1
 

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.helpers import HOME, PASSWORD
+from tests.browser.helpers import HOME, PASSWORD, wait_for_js
 
 pytestmark = pytest.mark.browser
 
@@ -88,7 +88,7 @@ def test_keyboard__log_in_open_a_room_post_switch_rooms_load_older_and_log_out(o
     path = tab_to(page, "#older")  # from the top of the page: a sensible order
     assert [key for key in path if key in ORDER] == ORDER, path
     page.keyboard.press("Enter")
-    page.wait_for_function("() => document.querySelectorAll('#messages > li').length >= 100")
+    wait_for_js(page, "() => document.querySelectorAll('#messages > li').length >= 100")
 
     if page.locator("#older").is_visible():  # the last page, unless scrolling fetched it
         page.keyboard.press("Enter")
@@ -113,7 +113,7 @@ def test_keyboard__skip_link_then_the_log_scrolls_with_keys_and_loads_older(open
     assert focused(page, "main")["match"]
     tab_to(page, "#log")
     page.keyboard.press("Home")  # the focused log scrolls: its top asks for older history
-    page.wait_for_function("() => document.querySelectorAll('#messages > li').length >= 100")
+    wait_for_js(page, "() => document.querySelectorAll('#messages > li').length >= 100")
 
 
 def test_keyboard__members_create_a_private_room_add_and_remove_a_member(open_page):

@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.helpers import messages_in, screenshot
+from tests.browser.helpers import messages_in, screenshot, wait_for_js
 
 pytestmark = pytest.mark.browser
 
@@ -41,14 +41,14 @@ def test_redis_outage__status_reconnects_and_a_message_typed_meanwhile_arrives_o
 
     chat_server.redis.stop()
     try:
-        alice.wait_for_function(COUNTDOWN, timeout=20_000)
+        wait_for_js(alice, COUNTDOWN, timeout=20_000)
         alice.locator("#text").fill("typed during the outage")
         alice.locator("#text").press("Enter")
         expect(alice.locator("#outbox li.pending .body")).to_have_text("typed during the outage")
-        alice.wait_for_function(COUNTDOWN, timeout=20_000)
+        wait_for_js(alice, COUNTDOWN, timeout=20_000)
         screenshot(alice, "reconnecting.png")
         for page in (alice, bob):
-            page.wait_for_function(REFUSED_ONCE, timeout=30_000)
+            wait_for_js(page, REFUSED_ONCE, timeout=30_000)
     finally:
         chat_server.redis.start()
 

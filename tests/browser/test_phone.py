@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.a11y import phone_problems
+from tests.browser.helpers import wait_for_js
 
 pytestmark = pytest.mark.browser
 
@@ -44,14 +45,14 @@ def test_phone__the_composer_stays_above_the_keyboard_with_the_log_at_its_end(op
     # The on-screen keyboard takes the lower part of the screen (interactive-widget=
     # resizes-content): the page gets shorter, as here.
     page.set_viewport_size({"width": 360, "height": 400})
-    page.wait_for_function(f"() => ({AT_END})(document.getElementById('log')) < 2")
+    wait_for_js(page, f"() => ({AT_END})(document.getElementById('log')) < 2")
     composer = page.locator("#composer").bounding_box()
     assert composer["y"] >= 0 and composer["y"] + composer["height"] <= 400, composer
     assert page.evaluate("document.documentElement.scrollHeight <= window.innerHeight + 1")
     last = page.locator("#messages > li").last.bounding_box()
     assert last["y"] + last["height"] <= composer["y"], (last, composer)  # the newest shows
     page.set_viewport_size({"width": 360, "height": 740})
-    page.wait_for_function(f"() => ({AT_END})(document.getElementById('log')) < 2")
+    wait_for_js(page, f"() => ({AT_END})(document.getElementById('log')) < 2")
 
 
 # The theme of <html> when <body> first exists, before anything could be painted.

@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.helpers import messages_in
+from tests.browser.helpers import messages_in, wait_for_js
 
 pytestmark = pytest.mark.browser
 
@@ -40,6 +40,6 @@ def test_scrollback__the_older_button_works_from_the_keyboard(open_page):
     page.keyboard.press("Enter")
     # The older page arrives; when the log then sits at its top, scrolling may load the next
     # one as well (a short window): what matters is one contiguous run ending at 120.
-    page.wait_for_function("document.querySelectorAll('#messages > li').length >= 100")
+    wait_for_js(page, "document.querySelectorAll('#messages > li').length >= 100")
     seqs = [seq for seq, _, _ in messages_in(page)]
     assert seqs == list(range(seqs[0], 121)) and seqs[0] <= 21

@@ -11,7 +11,10 @@ import urllib.request
 
 import websockets
 
-__all__ = ["WsClient", "connect", "Browser"]
+__all__ = ["WsClient", "connect", "connect_inbox", "Listener", "Browser"]
+
+LISTEN_TIMEOUT = 20.0
+EVENT_TYPES = ("message", "edit", "delete", "reaction")
 
 
 class WsClient:
@@ -58,6 +61,86 @@ async def connect(daphne, room, sessionid=None, query=""):
     client = WsClient(ws)
     client.hello = await client.recv()
     return client
+
+
+async def connect_inbox(daphne, sessionid):
+    """Open daphne's inbox socket (/ws/inbox/) and read its `inbox` frame (client.hello)."""
+    url = f"ws://127.0.0.1:{daphne.port}/ws/inbox/"
+    ws = await websockets.connect(url, **daphne.ws_options(sessionid))
+    client = WsClient(ws)
+    client.hello = await client.recv()
+    return client
+
+
+class Listener:
+    """Every frame a socket receives, read by a task of its own: a sender's answers and the
+    room's events are both kept, whatever order they come in."""
+
+    def __init__(self, client):
+        self.client = client
+        self.hello = client.hello
+        self.frames = []
+        self.answered = 0  # answers handed out by answer()
+        self.arrived = asyncio.Event()
+        self.reader = asyncio.ensure_future(self._read())
+
+    async def _read(self):
+        # The socket's own recv, without a timeout: the task ends when the socket closes.
+        while True:
+            try:
+                text = await self.client.ws.recv()
+            except websockets.ConnectionClosed as exc:
+                code = exc.rcvd.code if exc.rcvd else 1006
+                self.frames.append({"type": "__closed__", "code": code})
+                self.arrived.set()
+                return
+            self.frames.append(json.loads(text))
+            self.arrived.set()
+
+    async def until(self, predicate, timeout=LISTEN_TIMEOUT):
+        """Wait (at most timeout seconds) until predicate(frames) holds; returns its value."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not (found := predicate(self.frames)):
+            self.arrived.clear()
+            left = deadline - loop.time()
+            assert left > 0, f"timed out; last frames: {self.frames[-5:]}"
+            try:
+                await asyncio.wait_for(self.arrived.wait(), left)
+            except TimeoutError:
+                pass
+        return found
+
+    def answers(self):
+        return [f for f in self.frames if f["type"] in ("ack", "error", "__closed__")]
+
+    async def answer(self, frame):
+        """Send frame; the ack or error that answers it."""
+        await self.client.send(frame)
+        index = self.answered
+        self.answered += 1
+        answers = await self.until(lambda _: len(self.answers()) > index and self.answers())
+        return answers[index]
+
+    def events(self):
+        return [f for f in self.frames if f["type"] in EVENT_TYPES]
+
+    def of_type(self, kind):
+        return [f for f in self.frames if f["type"] == kind]
+
+    async def events_upto(self, upto):
+        """The log's events received, once the one with seq upto has come."""
+        closed = [f for f in self.frames if f["type"] == "__closed__"]
+        assert not closed, closed
+        return await self.until(lambda _: self._through(upto))
+
+    def _through(self, upto):
+        events = self.events()
+        return events if events and events[-1]["seq"] >= upto else None
+
+    async def close(self):
+        await self.client.close()  # the reader sees the close and ends
+        await asyncio.wait_for(self.reader, LISTEN_TIMEOUT)
 
 
 class Browser:

@@ -13,10 +13,9 @@ import json
 import uuid
 
 import pytest
-import websockets
 
 from chat import eventlog
-from tests.e2e.clients import connect
+from tests.e2e.clients import Listener, connect
 
 pytestmark = pytest.mark.e2e
 
@@ -27,79 +26,8 @@ def room_name(prefix):
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-EVENT_TYPES = ("message", "edit", "delete", "reaction")
-
-
-class Inbox:
-    """Every frame a socket receives, read by a task of its own: a sender's answers and the
-    room's events are both kept, whatever order they come in."""
-
-    def __init__(self, client):
-        self.client = client
-        self.hello = client.hello
-        self.frames = []
-        self.answered = 0  # answers handed out by answer()
-        self.arrived = asyncio.Event()
-        self.reader = asyncio.ensure_future(self._read())
-
-    async def _read(self):
-        # The socket's own recv, without a timeout: the task ends when the socket closes.
-        while True:
-            try:
-                text = await self.client.ws.recv()
-            except websockets.ConnectionClosed as exc:
-                code = exc.rcvd.code if exc.rcvd else 1006
-                self.frames.append({"type": "__closed__", "code": code})
-                self.arrived.set()
-                return
-            self.frames.append(json.loads(text))
-            self.arrived.set()
-
-    async def until(self, predicate, timeout=TIMEOUT):
-        """Wait (at most timeout seconds) until predicate(frames) holds; returns its value."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not (found := predicate(self.frames)):
-            self.arrived.clear()
-            left = deadline - loop.time()
-            assert left > 0, f"timed out; last frames: {self.frames[-5:]}"
-            try:
-                await asyncio.wait_for(self.arrived.wait(), left)
-            except TimeoutError:
-                pass
-        return found
-
-    def answers(self):
-        return [f for f in self.frames if f["type"] in ("ack", "error", "__closed__")]
-
-    async def answer(self, frame):
-        """Send frame; the ack or error that answers it."""
-        await self.client.send(frame)
-        index = self.answered
-        self.answered += 1
-        answers = await self.until(lambda _: len(self.answers()) > index and self.answers())
-        return answers[index]
-
-    def events(self):
-        return [f for f in self.frames if f["type"] in EVENT_TYPES]
-
-    async def events_upto(self, upto):
-        """The log's events received, once the one with seq upto has come."""
-        closed = [f for f in self.frames if f["type"] == "__closed__"]
-        assert not closed, closed
-        return await self.until(lambda _: self._through(upto))
-
-    def _through(self, upto):
-        events = self.events()
-        return events if events and events[-1]["seq"] >= upto else None
-
-    async def close(self):
-        await self.client.close()  # the reader sees the close and ends
-        await asyncio.wait_for(self.reader, TIMEOUT)
-
-
 async def opened(daphne, room, cookie=None, query=""):
-    return Inbox(await connect(daphne, room, cookie, query))
+    return Listener(await connect(daphne, room, cookie, query))
 
 
 def same_event(a, b):
