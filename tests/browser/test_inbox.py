@@ -14,6 +14,9 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.a11y import SCREENS
+from tests.browser.helpers import screenshot, wait_for_js
+
 pytestmark = pytest.mark.browser
 
 # The page believes it is hidden until the test says otherwise (window.__hidden = false),
@@ -109,7 +112,7 @@ def test_inbox__two_pages_of_one_user_stay_in_step(open_page):
     expect(row.locator(".unread-n")).to_have_count(0)
     expect(home.locator("#sidebar-count")).to_have_text(str(before["unread"] or ""))
     # The hidden page heard of it (a `read` frame from another device).
-    away.wait_for_function("() => window.chatConnection.readSeq === 2")
+    wait_for_js(away, "() => window.chatConnection.readSeq === 2")
     link = side_room(reader, room).locator("a")
     expect(link).to_have_attribute("aria-current", "page")
     expect(link).to_have_attribute("href", f"/chat/{room}/")
@@ -122,7 +125,7 @@ def test_inbox__new_messages_line_and_read_position_follow_what_was_seen(open_pa
     post(bob, "read before")
     small = {"viewport": {"width": 1280, "height": 420}}
     alice = connected(open_page("alice", f"/chat/{room}/", **small))
-    alice.wait_for_function("() => window.chatConnection.readSeq === 1")  # seen at once
+    wait_for_js(alice, "() => window.chatConnection.readSeq === 1")  # seen at once
     alice.goto("/")
     inbox_ready(alice)
     texts = [f"news {i}" for i in range(1, 9)]
@@ -136,19 +139,19 @@ def test_inbox__new_messages_line_and_read_position_follow_what_was_seen(open_pa
     expect(line.locator(".body")).to_have_text("news 1")
     # More is new than the log shows: it opens at the line, and only what shows is read.
     expect(line).to_be_in_viewport()
-    alice.wait_for_function("() => window.chatConnection.readSeq > 1")
+    wait_for_js(alice, "() => window.chatConnection.readSeq > 1")
     read = alice.evaluate("window.chatConnection.readSeq")
     assert 2 <= read < 9, read
     badge = side_room(alice, room).locator(".unread-n")
     expect(badge).to_have_text(str(9 - read))
     alice.locator("#log").evaluate("log => { log.scrollTop = log.scrollHeight; }")
-    alice.wait_for_function("() => window.chatConnection.readSeq === 9")
+    wait_for_js(alice, "() => window.chatConnection.readSeq === 9")
     expect(badge).to_have_count(0)
     expect(line).to_have_count(1)  # the line stays while the reader is here
     post(bob, "while alice is here")  # news of this visit, not missed: no line moves
     expect(alice.locator("#messages > li")).to_have_count(10)
     expect(alice.locator("#messages > li.first-unread .body")).to_have_text("news 1")
-    alice.wait_for_function("() => window.chatConnection.readSeq === 10")  # at the end: seen
+    wait_for_js(alice, "() => window.chatConnection.readSeq === 10")  # at the end: seen
     alice.reload()
     connected(alice)
     expect(alice.locator("#messages > li")).to_have_count(10)
@@ -171,7 +174,7 @@ def test_inbox__a_mention_raises_the_badge_and_a_notification_only_while_hidden(
     counts = side_room(alice, room).locator(".counts")
     expect(counts.locator(".mentions-n")).to_have_text("@1")
     expect(counts.locator(".visually-hidden")).to_have_text(", 1 unread, 1 mention")
-    alice.wait_for_function("() => window.__notes.length === 1")
+    wait_for_js(alice, "() => window.__notes.length === 1")
     assert alice.evaluate("window.__notes") == [
         {"title": f"bob mentioned you in #{room}", "body": "hey @alice, look at this",
          "tag": f"mention:{room}:1"},
@@ -194,7 +197,7 @@ def test_inbox__notifications_are_asked_for_by_the_button_never_on_load(open_pag
     button = page.get_by_role("button", name="Notify me of mentions")
     expect(button).to_be_visible()
     button.click()
-    page.wait_for_function("() => window.__asked === 1")
+    wait_for_js(page, "() => window.__asked === 1")
     expect(button).to_be_hidden()
     state = page.locator("#notify-state")
     expect(state).to_be_visible()
@@ -255,3 +258,42 @@ def test_direct_room__opened_from_a_name_in_the_online_list_and_from_an_author(o
     expect(guest.locator("#messages .author")).to_have_count(2)
     expect(guest.locator("#messages button.author")).to_have_count(0)  # guests: plain names
     assert bob.errors == [] and mod.errors == [] and back.errors == []
+
+
+def test_screenshots__sidebar_and_direct_room(open_page):
+    """docs/screenshots/{sidebar,direct-room}-<screen>.png, retaken on every run: bob's
+    followed rooms with their counts (the room list at desktop width, the open panel at phone
+    width) and his direct room with mod."""
+    room = "design-review"
+    bob = connected(open_page("bob", f"/chat/{room}/"))  # bob follows it, then goes
+    bob.goto("/")
+    carol = connected(open_page("carol", f"/chat/{room}/"))
+    if carol.locator("#messages > li").count() == 0:
+        for text in ("Mock-ups for the sidebar are up.", "@bob can you check the phone layout?"):
+            post(carol, text)
+    mod = connected(open_page("mod", f"/chat/{room}/"))
+    mod.evaluate("window.ChatDirect.open('bob')")
+    mod.wait_for_url(re.compile(r"/chat/dm-\d+-\d+/$"))
+    connected(mod)
+    if mod.locator("#messages > li").count() == 0:
+        post(mod, "Got a minute? The release is tomorrow.")
+    direct = mod.url
+    inbox_ready(bob)
+    expect(side_room(bob, room).locator(".mentions-n")).to_have_text("@1")
+    dm = open_page("bob", direct)
+    connected(dm)
+    expect(dm.locator("#messages > li")).to_have_count(1)
+    for screen in SCREENS:
+        slug = screen.name.replace(" ", "-")
+        for page in (bob, dm):
+            screen.apply(page)
+        if screen.width < 600:
+            bob.locator("#sidebar-toggle").click()
+            expect(bob.locator("#sidebar")).to_be_visible()
+        bob.wait_for_timeout(100)
+        screenshot(bob, f"sidebar-{slug}.png")
+        screenshot(dm, f"direct-room-{slug}.png")
+        if screen.width < 600:
+            bob.keyboard.press("Escape")
+            expect(bob.locator("#sidebar")).to_be_hidden()
+    assert bob.errors == [] and dm.errors == [] and mod.errors == []

@@ -43,19 +43,32 @@ def test_inbox_state__unread_frames_move_active_rooms_to_the_top_reading_does_no
             {"type": "unread", "room": "lobby", "seq": 42, "unread": 0, "mentions": 0},
             {"type": "read", "room": "lobby", "seq": 42},
             {"type": "unread", "room": "new-room", "seq": 1, "unread": 1, "mentions": 0},
+            {
+                "type": "unread",
+                "room": "dm-1-3",
+                "seq": 2,
+                "unread": 1,
+                "mentions": 0,
+                "private": True,
+                "title": "carol",
+            },
             {"type": "mention", "room": "team", "seq": 4, "user": "bob", "text": "hi @alice"},
             {"type": "read", "room": "not-followed", "seq": 9},
             {"type": "what", "room": "lobby"},
         ],
     )
-    assert result["changed"][1:] == [["team"], ["lobby"], ["lobby"], ["new-room"], [], [], []]
-    assert result["order"] == ["new-room", "team", "lobby", "dm-1-2"]
+    assert result["changed"][1:] == [
+        ["team"], ["lobby"], ["lobby"], ["new-room"], ["dm-1-3"], [], [], []
+    ]  # fmt: skip
+    assert result["order"] == ["dm-1-3", "new-room", "team", "lobby", "dm-1-2"]
     by_room = {r["room"]: r for r in result["rooms"]}
     assert by_room["team"]["unread"] == 4 and by_room["team"]["mentions"] == 1
     assert by_room["team"]["title"] == "team"  # kept from the inbox frame
     assert by_room["lobby"] == {**ROOMS[0], "read": 42, "unread": 0, "mentions": 0}
     assert by_room["new-room"]["title"] == "new-room"  # a newly followed room: its name
-    assert result["totals"] == {"unread": 5, "mentions": 1, "rooms": 2}
+    assert by_room["dm-1-3"]["title"] == "carol" and by_room["dm-1-3"]["private"] is True
+    assert result["labels"][0] == "carol"
+    assert result["totals"] == {"unread": 6, "mentions": 1, "rooms": 3}
 
 
 def test_inbox_state__unfollow_removes_a_room_and_a_new_inbox_frame_replaces_all(blank_page):

@@ -50,7 +50,13 @@
     _on_unread(frame) {
       if (typeof frame.room !== "string") return [];
       const known = this.rooms.get(frame.room);
-      const entry = this._entry(frame.room, { ...(known || {}), ...frame, title: known && known.title });
+      // A newly followed room's frame may name it (title, private); later ones need not.
+      const entry = this._entry(frame.room, {
+        ...(known || {}),
+        ...frame,
+        title: typeof frame.title === "string" && frame.title ? frame.title : known && known.title,
+        private: typeof frame.private === "boolean" ? frame.private : Boolean(known && known.private),
+      });
       this.rooms.set(frame.room, entry);
       // Activity (a later seq) moves the room to the top; reading leaves it in its place.
       if (!known || entry.seq > known.seq) this._toTop(frame.room);

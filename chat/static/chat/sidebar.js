@@ -20,7 +20,6 @@
   const FIRST_FRAME_TIMEOUT = 10000;
   const PING_EVERY = 25000;
   const STABLE_AFTER = 10000;
-  const DIRECT = /^dm-\d+-\d+$/;
 
   const state = new State();
   window.ChatInbox.state = state; // search.js names rooms with it; the browser tests read it
@@ -199,22 +198,8 @@
       }, PING_EVERY);
     }
     if (frame.type === "mention") mentioned(frame);
-    // A direct room newly followed comes as an `unread` frame, without the other user's name:
-    // a fresh `inbox` frame (a new socket) has it.
-    const untitled = frame.type === "unread" && !state.get(frame.room) && !frame.title && DIRECT.test(frame.room);
     const changed = state.apply(frame);
     if (changed === null || changed.length) draw(changed);
-    if (untitled && !timers.refresh) timers.refresh = setTimeout(refresh, 200);
-  }
-
-  function refresh() {
-    const old = socket;
-    if (!old) return;
-    old.onclose = null;
-    old.onmessage = null;
-    old.close(1000);
-    socket = null;
-    connect();
   }
 
   function closed(from, code) {
