@@ -206,6 +206,18 @@ def test_inbox__notifications_are_asked_for_by_the_button_never_on_load(open_pag
     assert page.errors == []
 
 
+def test_inbox__guests_get_no_sidebar_and_open_no_inbox_socket(open_page):
+    sockets = []
+    guest = open_page(None, "/accounts/login/")
+    guest.on("websocket", lambda socket: sockets.append(socket.url))
+    guest.goto("/chat/history/")
+    connected(guest)
+    expect(guest.locator("#sidebar, #sidebar-toggle")).to_have_count(0)
+    expect(guest.locator("#search-input")).to_be_visible()  # searching is for everybody
+    assert [url.split("/", 3)[3] for url in sockets] == ["ws/chat/history/"]
+    assert guest.errors == []
+
+
 def test_inbox__a_removed_membership_leaves_the_sidebar(open_page):
     name = f"unfollow-{uuid.uuid4().hex[:8]}"
     owner = open_page("mod", "/rooms/new-private/")

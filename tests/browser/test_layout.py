@@ -78,3 +78,13 @@ def test_layout__a_batch_of_fifty_older_messages_costs_one_reflow_not_fifty(open
     # The batch lays out once (measured: 1; the log's height, to keep the reader's place); a
     # frame drawn meanwhile may add one or two. One layout per message would be 50 (it was).
     assert spent <= 3, spent
+
+
+@pytest.mark.parametrize("width,height", [(1280, 800), (360, 740)], ids=["desktop", "phone"])
+def test_layout__the_sidebar_filling_in_from_the_inbox_shifts_nothing(open_page, width, height):
+    page = open_page("alice", "/", viewport={"width": width, "height": height})
+    expect(page.locator("#sidebar")).to_have_attribute("data-connection", "connected")
+    expect(page.locator("#sidebar-rooms .side-room").first).to_be_attached()  # drawn
+    page.wait_for_timeout(300)
+    shifts = page.evaluate(SHIFTS)
+    assert sum(s["value"] for s in shifts) < 0.001, shifts
