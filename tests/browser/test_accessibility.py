@@ -143,7 +143,8 @@ def direct_room(page):
     page.evaluate("window.ChatDirect.open('mod')")
     page.wait_for_url(re.compile(r"/chat/dm-\d+-\d+/$"))
     connected(page)
-    expect(page.locator("#room-title")).to_have_text("Direct room with mod")
+    expect(page.locator("#room-title")).to_have_text("mod")
+    expect(page.locator("#direct-badge")).to_have_text("direct")
 
 
 @dataclass(frozen=True)

@@ -247,7 +247,8 @@ def test_direct_room__opened_from_a_name_in_the_online_list_and_from_an_author(o
     bob.wait_for_url(re.compile(r"/chat/dm-\d+-\d+/$"))
     direct = bob.url
     connected(bob)
-    expect(bob.locator("#room-title")).to_have_text("Direct room with mod")
+    expect(bob.locator("#room-title")).to_have_text("mod")
+    expect(bob.locator("#direct-badge")).to_have_text("direct")
     expect(bob).to_have_title("mod · Chat")
     expect(bob.locator("#text")).to_have_attribute("placeholder", "Message mod")
     post(bob, "hello mod")
@@ -262,7 +263,8 @@ def test_direct_room__opened_from_a_name_in_the_online_list_and_from_an_author(o
     mod.locator("#messages button.author", has_text="bob").click()
     mod.wait_for_url(direct)  # found again, whoever asks
     connected(mod)
-    expect(mod.locator("#room-title")).to_have_text("Direct room with bob")
+    expect(mod.locator("#room-title")).to_have_text("bob")
+    expect(mod.locator("#direct-badge")).to_have_text("direct")
     expect(mod.locator("#messages .body")).to_have_text(["hello mod"])
     expect(mod.locator("#messages button.author")).to_have_text(["bob"])
 

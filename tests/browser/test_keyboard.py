@@ -328,7 +328,8 @@ def test_keyboard__open_a_direct_room_from_an_authors_name(open_page):
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/chat/dm-\d+-\d+/$"))
     connected(page)
-    expect(page.locator("#room-title")).to_have_text("Direct room with mod")
+    expect(page.locator("#room-title")).to_have_text("mod")
+    expect(page.locator("#direct-badge")).to_have_text("direct")
     assert page.errors == []
 
 
