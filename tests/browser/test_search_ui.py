@@ -183,5 +183,6 @@ def test_screenshots__search_results(open_page, seeded, word):
         if phone and page.locator("#search-toggle").get_attribute("aria-expanded") != "true":
             page.locator("#search-toggle").click()
         search(page, word)
+        expect(page.locator("#search-list a.result")).to_have_count(2)
         page.wait_for_timeout(50)
         screenshot(page, f"search-results-{screen.name.replace(' ', '-')}.png")

@@ -59,7 +59,7 @@
   }
 
   function drawRow(row, entry) {
-    let counts = row.querySelector(".counts");
+    const counts = row.querySelector(".counts");
     const fresh = badge(entry || { unread: 0, mentions: 0 });
     if (counts) counts.replaceWith(fresh);
     else row.querySelector(".room-name").after(fresh);
