@@ -29,10 +29,10 @@ class Member:
     async def deliver(self, seq, text, ws_frame=None):
         self.seqs.append(seq)
 
-    async def deliver_event(self, text):
+    async def deliver_event(self, text, ws_frame=None):
         self.events.append(text)
 
-    async def deliver_presence(self, value, text):
+    async def deliver_presence(self, value, text, ws_frame=None):
         self.presences.append(value)
 
     async def kick(self, code):

@@ -345,20 +345,22 @@ class Hub:
                     self.spawn(member.recheck_session())
 
     async def _on_presence(self, feed, event):
+        ws_frame = websocket_frame(event.text)  # framed once, like a stored event
         for member in list(feed.members):
             try:
-                await member.deliver_presence(event.value, event.text)
+                await member.deliver_presence(event.value, event.text, ws_frame)
             except Exception:
                 log.exception("event=hub_event_delivery_failed")
 
     async def _on_ephemeral(self, feed, event):
+        ws_frame = websocket_frame(event.text)
         for member in list(feed.members):
             if event.exclude_user and member.username == event.exclude_user:
                 continue
             if event.exclude_connection and member.connection_id == event.exclude_connection:
                 continue
             try:
-                await member.deliver_event(event.text)
+                await member.deliver_event(event.text, ws_frame)
             except Exception:
                 log.exception("event=hub_event_delivery_failed")
 
