@@ -1,0 +1,160 @@
+"""Search: the messages a user may read whose text holds every word of a query, newest first.
+
+The query runs on the database's own full-text index (chat.search_index): on PostgreSQL
+``search_vector @@ plainto_tsquery('simple', chat_search_fold(q))`` on the GIN index, on SQLite an FTS5 MATCH
+of the query's words, each quoted (so nothing a user types is FTS5 syntax). Which rooms the
+requester may read is part of the same SQL statement (public rooms; for a logged-in user
+also the private rooms they own or belong to, as chat.services.check_access says): rows of
+other rooms are never read into Python.
+
+Newest first is by message id: within a room ids increase with seq (both are taken under
+the room's lock, chat.store), across rooms they follow the order messages were stored.
+"""
+
+import unicodedata
+from dataclasses import dataclass
+
+from django.db import connection
+
+from . import protocol, search_index, store
+from .models import Membership
+
+__all__ = ["Query", "BadQuery", "parse", "search", "words", "MAX_QUERY", "MAX_LIMIT"]
+
+MAX_QUERY = 200  # characters of q: a sentence or two; longer is a paste, not a search
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str
+    room: str | None = None
+    before: int | None = None
+    limit: int = DEFAULT_LIMIT
+
+
+class BadQuery(Exception):
+    """A query the client can correct: code (empty, too_long, bad_field) and a sentence."""
+
+    def __init__(self, code, detail):
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+def _number(params, name, low, high, default):
+    value = params.get(name)
+    if value is None:
+        return default
+    number = protocol.parse_int(value, low=low, high=high)
+    if number is None:
+        raise BadQuery("bad_field", f"{name} must be an integer from {low} to {high}.")
+    return number
+
+
+def parse(params):
+    """The Query in params (a QueryDict or a dict of strings); BadQuery when malformed."""
+    text = params.get("q")
+    if text is None or not text.strip():
+        raise BadQuery("empty", "Give the words to search for in q.")
+    if len(text) > MAX_QUERY:
+        raise BadQuery("too_long", f"q is over {MAX_QUERY} characters.")
+    if any(unicodedata.category(ch) == "Cc" and not ch.isspace() for ch in text):
+        raise BadQuery("bad_field", "q holds a control character.")
+    room = params.get("room") or None
+    limit = _number(params, "limit", 1, MAX_LIMIT, DEFAULT_LIMIT)
+    before = _number(params, "before", 1, protocol.MAX_SEQ, None)
+    if before is not None and room is None:
+        raise BadQuery("bad_field", "before pages within one room: give room too.")
+    return Query(text=text, room=room, before=before, limit=limit)
+
+
+def _word_character(ch):
+    # FTS5's unicode61 tokenizer: letters, numbers and private-use characters make words,
+    # everything else (spaces, punctuation, symbols, marks) separates them.
+    category = unicodedata.category(ch)
+    return category[0] in "LN" or category == "Co"
+
+
+def words(text):
+    """The words of text as SQLite's FTS5 splits it (and as good as PostgreSQL's parser
+    for deciding that a query holds none)."""
+    found, current = [], []
+    for ch in text:
+        if _word_character(ch):
+            current.append(ch)
+        elif current:
+            found.append("".join(current))
+            current = []
+    if current:
+        found.append("".join(current))
+    return found
+
+
+def _fts5_query(text):
+    """Every word as an FTS5 string (quoted; words hold no quote), ANDed by juxtaposition."""
+    return " ".join(f'"{word}"' for word in words(text))
+
+
+def _readable(user, n, params):
+    """The SQL condition on room r: the requester may read it (chat.services.check_access)."""
+    if not user.is_authenticated:
+        return f"r.{n['is_private']} = %s", [*params, False]
+    quote, meta = connection.ops.quote_name, Membership._meta
+    table, room, member = (
+        quote(meta.db_table), quote(meta.get_field("room").column),
+        quote(meta.get_field("user").column),
+    )  # fmt: skip
+    return (
+        f"(r.{n['is_private']} = %s OR r.{n['owner']} = %s OR EXISTS (SELECT 1 FROM {table} mb"
+        f" WHERE mb.{room} = r.{n['id']} AND mb.{member} = %s))",
+        [*params, False, user.pk, user.pk],
+    )
+
+
+def search(query, user, room_id=None):
+    """(message objects newest first, complete) for query as user may read: in room_id
+    (whose access the caller checked) or in every room. At most query.limit; complete
+    False when more exist."""
+    if not words(query.text):
+        return [], True
+    n = store.sql_names()
+    users, user_pk, username = store.user_names()
+    if connection.vendor == "postgresql":
+        source = f"{n['message']} m"
+        where = [
+            f"m.{search_index.PG_COLUMN} @@ plainto_tsquery('{search_index.PG_CONFIG}',"
+            f" {search_index.PG_FOLD}(%s))"
+        ]
+        params = [query.text]
+        order = f"m.{n['m_seq']} DESC" if room_id is not None else f"m.{n['m_id']} DESC"
+    else:
+        fts = search_index.FTS_TABLE
+        source = f"{fts} JOIN {n['message']} m ON m.{n['m_id']} = {fts}.rowid"
+        where, params = [f"{fts} MATCH %s"], [_fts5_query(query.text)]
+        order = f"{fts}.rowid DESC"  # FTS5 walks its index in this order: no sort
+    where.append(f"m.{n['m_deleted']} = %s")
+    params.append(False)
+    if room_id is not None:
+        where.append(f"m.{n['m_room']} = %s")
+        params.append(room_id)
+        if query.before is not None:
+            where.append(f"m.{n['m_seq']} < %s")
+            params.append(query.before)
+    else:
+        condition, params = _readable(user, n, params)
+        where.append(condition)
+    sql = (
+        f"SELECT r.{n['name']}, m.{n['m_seq']}, u.{username}, m.{n['m_text']},"
+        f" m.{n['m_created']}, m.{n['m_client']}, m.{n['m_id']}, m.{n['m_reply']},"
+        f" m.{n['m_mentions']}, m.{n['m_edited']}, m.{n['m_deleted']}"
+        f" FROM {source} JOIN {n['room']} r ON r.{n['id']} = m.{n['m_room']}"
+        f" JOIN {users} u ON u.{user_pk} = m.{n['m_user']}"
+        f" WHERE {' AND '.join(where)} ORDER BY {order} LIMIT %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, query.limit + 1])
+        rows = cursor.fetchall()
+        complete = len(rows) <= query.limit
+        return store.current_messages(cursor, rows[: query.limit]), complete
