@@ -1,8 +1,9 @@
 """Search: the messages a user may read whose text holds every word of a query, newest first.
 
 The query runs on the database's own full-text index (chat.search_index): on PostgreSQL
-``search_vector @@ plainto_tsquery('simple', chat_search_fold(q))`` on the GIN index, on SQLite an FTS5 MATCH
-of the query's words, each quoted (so nothing a user types is FTS5 syntax). Which rooms the
+``search_vector @@ plainto_tsquery('simple', chat_search_fold(q))`` on the GIN index, on
+SQLite an FTS5 MATCH of the query's words, each quoted (so nothing a user types is FTS5
+syntax), and of the room's id in its own column for a search in one room. Which rooms the
 requester may read is part of the same SQL statement (public rooms; for a logged-in user
 also the private rooms they own or belong to, as chat.services.check_access says): rows of
 other rooms are never read into Python.
@@ -92,9 +93,22 @@ def words(text):
     return found
 
 
-def _fts5_query(text):
-    """Every word as an FTS5 string (quoted; words hold no quote), ANDed by juxtaposition."""
-    return " ".join(f'"{word}"' for word in words(text))
+def _fts5_query(text, room_id=None):
+    """Every word as an FTS5 string (quoted; words hold no quote) in the text column,
+    ANDed by juxtaposition; and the room's id in the room_id column."""
+    query = "{text} : (" + " ".join(f'"{word}"' for word in words(text)) + ")"
+    return query if room_id is None else f'{query} AND {{room_id}} : ("{int(room_id)}")'
+
+
+def _first_id_from(cursor, n, room_id, seq):
+    """The id of room_id's first message with a seq of at least seq (None when none)."""
+    cursor.execute(
+        f"SELECT {n['m_id']} FROM {n['message']} WHERE {n['m_room']} = %s AND {n['m_seq']} >= %s"
+        f" ORDER BY {n['m_seq']} LIMIT 1",
+        [room_id, seq],
+    )
+    row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def _readable(user, n, params):
@@ -132,8 +146,14 @@ def search(query, user, room_id=None):
     else:
         fts = search_index.FTS_TABLE
         source = f"{fts} JOIN {n['message']} m ON m.{n['m_id']} = {fts}.rowid"
-        where, params = [f"{fts} MATCH %s"], [_fts5_query(query.text)]
+        where, params = [f"{fts} MATCH %s"], [_fts5_query(query.text, room_id)]
         order = f"{fts}.rowid DESC"  # FTS5 walks its index in this order: no sort
+        if query.before is not None:  # start the walk at the page, not at the room's top
+            with connection.cursor() as cursor:
+                bound = _first_id_from(cursor, n, room_id, query.before)
+            if bound is not None:
+                where.append(f"{fts}.rowid < %s")
+                params.append(bound)
     where.append(f"m.{n['m_deleted']} = %s")
     params.append(False)
     if room_id is not None:

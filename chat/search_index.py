@@ -9,9 +9,12 @@ ICU (Unicode's case rules whatever the database's locale: a cluster made with th
 would otherwise fold only ASCII letters), else with the database's own ``lower``; queries
 fold their words with the same function, so both sides always agree.
 
-SQLite: an FTS5 table over ``chat_message.text`` (external content: it holds only the index,
-the text stays in chat_message), kept current by three triggers on chat_message (insert,
-update of text, delete) in the writing statement's transaction.
+SQLite: an FTS5 table over ``chat_message.text`` and ``room_id`` (external content: it holds
+only the index, the text stays in chat_message), kept current by three triggers on
+chat_message (insert, update of text, delete) in the writing statement's transaction. The
+room id is indexed as a word of its own column, so that a search in one room is an AND of
+doclists inside FTS5 (a common word in a small room does not walk the word's matches in
+every other room).
 
 Both use whole words lowercased, with no stemming and no stop words ('simple';
 unicode61 with diacritics kept), so that a word matches in any language and "cafe" does not
@@ -33,17 +36,20 @@ FTS_TABLE = "chat_message_fts"
 _TRIGGERS = {
     f"{FTS_TABLE}_insert": (
         "AFTER INSERT ON chat_message BEGIN"
-        f" INSERT INTO {FTS_TABLE}(rowid, text) VALUES (new.id, new.text); END"
+        f" INSERT INTO {FTS_TABLE}(rowid, text, room_id) VALUES (new.id, new.text, new.room_id);"
+        " END"
     ),
     f"{FTS_TABLE}_update": (
-        "AFTER UPDATE OF text ON chat_message BEGIN"
-        f" INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, text) VALUES ('delete', old.id, old.text);"
-        f" INSERT INTO {FTS_TABLE}(rowid, text) VALUES (new.id, new.text); END"
+        "AFTER UPDATE OF text, room_id ON chat_message BEGIN"
+        f" INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, text, room_id)"
+        " VALUES ('delete', old.id, old.text, old.room_id);"
+        f" INSERT INTO {FTS_TABLE}(rowid, text, room_id) VALUES (new.id, new.text, new.room_id);"
+        " END"
     ),
     f"{FTS_TABLE}_delete": (
         "AFTER DELETE ON chat_message BEGIN"
-        f" INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, text) VALUES ('delete', old.id, old.text);"
-        " END"
+        f" INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, text, room_id)"
+        " VALUES ('delete', old.id, old.text, old.room_id); END"
     ),
 }
 
@@ -69,7 +75,7 @@ def _sqlite_triggers(cursor):
 
 def _sqlite_install(cursor):
     cursor.execute(
-        f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(text, content='chat_message',"
+        f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(text, room_id, content='chat_message',"
         " content_rowid='id', tokenize='unicode61 remove_diacritics 0')"
     )
     _sqlite_triggers(cursor)

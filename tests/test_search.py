@@ -97,6 +97,15 @@ def test_words_of_other_scripts_are_found_whole(people):
     assert texts(Client(), q="ПРИВЕТ CAFÉ") == ["Привет мир и 東京 café"]
 
 
+def test_room_ids_are_not_words(people):
+    lobby = services.get_or_create_room("lobby")
+    say(lobby, people["alice"], "plain words")
+    say("other", people["alice"], f"the number {lobby.pk + 1000}")
+    assert texts(Client(), q=str(lobby.pk)) == []
+    assert texts(Client(), q=f"{lobby.pk + 1000}", room="lobby") == []
+    assert texts(Client(), q="plain", room="other") == []
+
+
 def test_newest_first_across_rooms_with_the_message_objects_of_the_messages_api(people):
     alice, bob = people["alice"], people["bob"]
     say("lobby", alice, "release one")
