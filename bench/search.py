@@ -8,7 +8,8 @@
 Fills a database of its own (a throwaway PostgreSQL cluster started here, the tests'
 PostgresServer, or a SQLite file in a temporary folder; with --database-url, a new database
 `bench_search` on that PostgreSQL server) by `migrate` and a bulk load: MESSAGES messages
-over 50 rooms (10 of them private) of skewed sizes, 200 users, texts of 1-24 words drawn
+over 50 rooms (10 of them private) of skewed sizes, and 20 more in a room of their own
+whose words are all rare, 200 users, texts of 1-24 words drawn
 from a Zipf distribution (s = 1.1) over a 30,000-word vocabulary, so a few words are in
 most messages and most words in a handful. PostgreSQL loads with COPY (the GIN index is
 built after the load, as a restore does; the generated column is computed by the COPY
@@ -58,6 +59,19 @@ def texts(count, words, rng):
     lengths = [min(24, max(1, int(rng.lognormvariate(1.9, 0.6)))) for _ in range(count)]
     drawn = iter(rng.choices(words, weights=weights, k=sum(lengths)))
     return [" ".join(next(drawn) for _ in range(n)) for n in lengths]
+
+
+CODENAME = "zebracorn"  # a private team's word: in 1 of 10 of its rooms' messages, nowhere else
+
+
+def with_codename(rows, bodies, rooms, rng):
+    """bodies with CODENAME added to 10% of the messages of the private rooms the reader is
+    not in (rooms 3-9): a word frequent overall whose every match the reader may not see."""
+    hidden = {room.pk for room in rooms[3:PRIVATE]}
+    return [
+        f"{body} {CODENAME}" if room in hidden and rng.random() < 0.1 else body
+        for (room, _, _), body in zip(rows, bodies, strict=True)
+    ]
 
 
 def setup_django(database_url):
@@ -152,6 +166,21 @@ def _load_postgresql(connection, rows, bodies, now):
     raw.commit()
 
 
+QUIET = "quiet"  # a public room of 20 messages holding none of the common words
+
+
+def quiet_room(words, user):
+    """Post the quiet room's 20 messages of rare words through the store."""
+    from chat import services, store
+
+    room = services.get_or_create_room(QUIET)
+    posts = [
+        store.Post(user.pk, user.username, f"{words[10_000 + i]} {words[20_000 + i]}", None)
+        for i in range(20)
+    ]
+    services.post_messages(room.pk, posts)
+
+
 def kinds(words, rooms, seqs, rng):
     """{kind: a function giving one query's parameters}: common words are ranks 1-20,
     middling 200-2,000, rare 10,000-30,000 (each in a handful of messages)."""
@@ -172,11 +201,14 @@ def kinds(words, rooms, seqs, rng):
         "rare word, one large room": lambda: {"q": rare(), "room": big},
         "common word, one small room": lambda: {"q": common(), "room": small},
         "rare word, one small room": lambda: {"q": rare(), "room": small},
+        "common word, a 20-message room without it": lambda: {"q": common(), "room": QUIET},
         "common word, large room, before its middle": lambda: {
             "q": common(),
             "room": big,
             "before": middle,
         },
+        "a private team's word, all rooms (not a member)": lambda: {"q": CODENAME},
+        "anonymous: a private team's word, all rooms": lambda: {"q": CODENAME, ANONYMOUS: True},
         "anonymous: common word, all rooms": lambda: {"q": common(), ANONYMOUS: True},
         "anonymous: middling word, all rooms": lambda: {"q": middling(), ANONYMOUS: True},
     }
@@ -234,7 +266,9 @@ def run(database, count, queries, database_url=None):
         words = vocabulary(VOCABULARY, rng)
         users, rooms, _, token = make_people_and_rooms()
         rows, seqs = plan(count, rooms, users, rng)
-        load_s = load(rows, texts(count, words, rng), rooms, seqs)
+        bodies = with_codename(rows, texts(count, words, rng), rooms, rng)
+        load_s = load(rows, bodies, rooms, seqs)
+        quiet_room(words, users[0])
         figures = measure(kinds(words, rooms, seqs, rng), token, queries)
         return {
             "database": database, "messages": count, "rooms": ROOMS, "queries": queries,

@@ -25,6 +25,9 @@ __all__ = ["Query", "BadQuery", "parse", "search", "words", "MAX_QUERY", "MAX_LI
 MAX_QUERY = 200  # characters of q: a sentence or two; longer is a paste, not a search
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 50
+# PostgreSQL: the newest messages searched first in id (or seq) order, at a cost bounded by
+# this many rows; the older ones through the index alone (_postgresql).
+WALK = 20_000
 
 
 @dataclass(frozen=True)
@@ -111,10 +114,10 @@ def _first_id_from(cursor, n, room_id, seq):
     return row[0] if row else None
 
 
-def _readable(user, n, params):
+def _readable(user, n):
     """The SQL condition on room r: the requester may read it (chat.services.check_access)."""
     if not user.is_authenticated:
-        return f"r.{n['is_private']} = %s", [*params, False]
+        return f"r.{n['is_private']} = %s", [False]
     quote, meta = connection.ops.quote_name, Membership._meta
     table, room, member = (
         quote(meta.db_table), quote(meta.get_field("room").column),
@@ -123,8 +126,101 @@ def _readable(user, n, params):
     return (
         f"(r.{n['is_private']} = %s OR r.{n['owner']} = %s OR EXISTS (SELECT 1 FROM {table} mb"
         f" WHERE mb.{room} = r.{n['id']} AND mb.{member} = %s))",
-        [*params, False, user.pk, user.pk],
+        [False, user.pk, user.pk],
     )
+
+
+def _scope(n, query, user, room_id):
+    """(conditions, parameters) on message m and its room r: not deleted, and in room_id
+    (below before) or in a room the requester may read."""
+    where, params = [f"m.{n['m_deleted']} = %s"], [False]
+    if room_id is not None:
+        where.append(f"m.{n['m_room']} = %s")
+        params.append(room_id)
+        if query.before is not None:
+            where.append(f"m.{n['m_seq']} < %s")
+            params.append(query.before)
+    else:
+        condition, more = _readable(user, n)
+        where.append(condition)
+        params += more
+    return where, params
+
+
+def _select(n, source, where, order, head=""):
+    """The statement reading the result rows (as store.current_messages takes them)."""
+    users, user_pk, username = store.user_names()
+    return (
+        f"{head}SELECT r.{n['name']}, m.{n['m_seq']}, u.{username}, m.{n['m_text']},"
+        f" m.{n['m_created']}, m.{n['m_client']}, m.{n['m_id']}, m.{n['m_reply']},"
+        f" m.{n['m_mentions']}, m.{n['m_edited']}, m.{n['m_deleted']}"
+        f" FROM {source} JOIN {n['room']} r ON r.{n['id']} = m.{n['m_room']}"
+        f" JOIN {users} u ON u.{user_pk} = m.{n['m_user']}"
+        f" WHERE {' AND '.join(where)} ORDER BY {order} LIMIT %s"
+    )
+
+
+def _sqlite(cursor, n, query, user, room_id):
+    fts = search_index.FTS_TABLE
+    where, params = _scope(n, query, user, room_id)
+    where.append(f"{fts} MATCH %s")
+    params.append(_fts5_query(query.text, room_id))
+    if query.before is not None:  # start the walk at the page, not at the room's top
+        bound = _first_id_from(cursor, n, room_id, query.before)
+        if bound is not None:
+            where.append(f"{fts}.rowid < %s")
+            params.append(bound)
+    source = f"{fts} JOIN {n['message']} m ON m.{n['m_id']} = {fts}.rowid"
+    # FTS5 walks its index in rowid order: no sort, and it stops at limit + 1.
+    cursor.execute(_select(n, source, where, f"{fts}.rowid DESC"), [*params, query.limit + 1])
+    return cursor.fetchall()
+
+
+def _top(cursor, n, query, room_id):
+    """The highest id (all rooms) or seq (one room, below before) a result may have."""
+    if room_id is None:
+        cursor.execute(f"SELECT MAX({n['m_id']}) FROM {n['message']}")
+        return cursor.fetchone()[0] or 0
+    latest = store.latest_seq(cursor, room_id)
+    return latest if query.before is None else min(latest, query.before - 1)
+
+
+def _postgresql(cursor, n, query, user, room_id):
+    """Two statements at most, each of bounded cost whatever the words. The newest WALK
+    messages (of the room, or of all) first, newest first: a common word fills the page
+    there. Then, when the page is not full, the older ones through the GIN index alone
+    (the matches collected first, a MATERIALIZED CTE, then sorted): the planner cannot
+    walk the whole table in id order betting on a word frequent overall whose matches
+    the requester may not read (a private team's jargon, searched by anyone else)."""
+    match = (
+        f"{search_index.PG_COLUMN} @@ plainto_tsquery('{search_index.PG_CONFIG}',"
+        f" {search_index.PG_FOLD}(%s))"
+    )
+    key = n["m_seq"] if room_id is not None else n["m_id"]
+    where, params = _scope(n, query, user, room_id)
+    floor = _top(cursor, n, query, room_id) - WALK
+    source = f"{n['message']} m"
+    cursor.execute(
+        _select(n, source, [*where, f"m.{match}", f"m.{key} > %s"], f"m.{key} DESC"),
+        [*params, query.text, floor, query.limit + 1],
+    )
+    rows = cursor.fetchall()
+    if len(rows) > query.limit or floor <= 0:
+        return rows
+    inner, inner_params = [match, f"{key} <= %s"], [query.text, floor]
+    if room_id is not None:
+        inner.append(f"{n['m_room']} = %s")
+        inner_params.append(room_id)
+    hits = (
+        f"WITH hits AS MATERIALIZED (SELECT {n['m_id']} AS id FROM {n['message']}"
+        f" WHERE {' AND '.join(inner)}) "
+    )
+    source = f"{n['message']} m JOIN hits h ON h.id = m.{n['m_id']}"
+    cursor.execute(
+        _select(n, source, where, f"m.{key} DESC", head=hits),
+        [*inner_params, *params, query.limit + 1 - len(rows)],
+    )
+    return rows + cursor.fetchall()
 
 
 def search(query, user, room_id=None):
@@ -134,47 +230,8 @@ def search(query, user, room_id=None):
     if not words(query.text):
         return [], True
     n = store.sql_names()
-    users, user_pk, username = store.user_names()
-    if connection.vendor == "postgresql":
-        source = f"{n['message']} m"
-        where = [
-            f"m.{search_index.PG_COLUMN} @@ plainto_tsquery('{search_index.PG_CONFIG}',"
-            f" {search_index.PG_FOLD}(%s))"
-        ]
-        params = [query.text]
-        order = f"m.{n['m_seq']} DESC" if room_id is not None else f"m.{n['m_id']} DESC"
-    else:
-        fts = search_index.FTS_TABLE
-        source = f"{fts} JOIN {n['message']} m ON m.{n['m_id']} = {fts}.rowid"
-        where, params = [f"{fts} MATCH %s"], [_fts5_query(query.text, room_id)]
-        order = f"{fts}.rowid DESC"  # FTS5 walks its index in this order: no sort
-        if query.before is not None:  # start the walk at the page, not at the room's top
-            with connection.cursor() as cursor:
-                bound = _first_id_from(cursor, n, room_id, query.before)
-            if bound is not None:
-                where.append(f"{fts}.rowid < %s")
-                params.append(bound)
-    where.append(f"m.{n['m_deleted']} = %s")
-    params.append(False)
-    if room_id is not None:
-        where.append(f"m.{n['m_room']} = %s")
-        params.append(room_id)
-        if query.before is not None:
-            where.append(f"m.{n['m_seq']} < %s")
-            params.append(query.before)
-    else:
-        condition, params = _readable(user, n, params)
-        where.append(condition)
-    sql = (
-        f"SELECT r.{n['name']}, m.{n['m_seq']}, u.{username}, m.{n['m_text']},"
-        f" m.{n['m_created']}, m.{n['m_client']}, m.{n['m_id']}, m.{n['m_reply']},"
-        f" m.{n['m_mentions']}, m.{n['m_edited']}, m.{n['m_deleted']}"
-        f" FROM {source} JOIN {n['room']} r ON r.{n['id']} = m.{n['m_room']}"
-        f" JOIN {users} u ON u.{user_pk} = m.{n['m_user']}"
-        f" WHERE {' AND '.join(where)} ORDER BY {order} LIMIT %s"
-    )
+    run = _postgresql if connection.vendor == "postgresql" else _sqlite
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, query.limit + 1])
-        rows = cursor.fetchall()
+        rows = run(cursor, n, query, user, room_id)
         complete = len(rows) <= query.limit
         return store.current_messages(cursor, rows[: query.limit]), complete

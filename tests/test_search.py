@@ -373,3 +373,29 @@ def test_fts_syntax_is_searched_as_words(people):
 def test_a_query_without_words_finds_nothing(people):
     say("lobby", people["alice"], "!!! ??? ...")
     assert found(Client(), q="!!! ???") == ([], True)
+
+
+@pytest.mark.parametrize("walk", [1, 3, 7])
+def test_results_across_the_newest_walk_and_the_index_are_whole_and_in_order(
+    people, secret, monkeypatch, walk
+):
+    """PostgreSQL reads the newest search.WALK messages first, the older ones through the
+    index: with a small WALK (the shipped 20,000 is beyond any test's data) the page must
+    come out the same on either side of the boundary, and private rows stay out."""
+    monkeypatch.setattr(search, "WALK", walk)
+    lobby = services.get_or_create_room("lobby")
+    expected = []
+    for i in range(8):
+        say(secret, people["alice"], f"walk hidden {i}")
+        seq = say(lobby, people["bob"], f"walk {i}")
+        say(lobby, people["bob"], f"other {i}")
+        expected.append(("lobby", seq, f"walk {i}"))
+    expected.reverse()
+    carol = logged_in(people["carol"])
+    assert found(carol, q="walk", limit="5") == (expected[:5], False)
+    assert found(carol, q="walk", limit="8") == (expected, True)
+    assert found(Client(), q="walk", room="lobby", limit="3") == (expected[:3], False)
+    before = str(expected[2][1])
+    assert found(Client(), q="walk", room="lobby", before=before) == (expected[3:], True)
+    seen = {room for room, _, _ in found(logged_in(people["bob"]), q="walk", limit="50")[0]}
+    assert seen == {"lobby", "secret"}
