@@ -185,11 +185,19 @@ def _top(cursor, n, query, room_id):
     return latest if query.before is None else min(latest, query.before - 1)
 
 
+# What the result statement reads of a message (the older matches' CTE holds just these).
+_HIT_COLUMNS = (
+    "m_id", "m_room", "m_seq", "m_user", "m_text", "m_created", "m_client", "m_reply",
+    "m_mentions", "m_edited", "m_deleted",
+)  # fmt: skip
+
+
 def _postgresql(cursor, n, query, user, room_id):
     """Two statements at most, each of bounded cost whatever the words. The newest WALK
     messages (of the room, or of all) first, newest first: a common word fills the page
     there. Then, when the page is not full, the older ones through the GIN index alone
-    (the matches collected first, a MATERIALIZED CTE, then sorted): the planner cannot
+    (the matching rows collected first, a MATERIALIZED CTE, then the readable ones sorted:
+    a cost in proportion to the words' older matches, not to the table): the planner cannot
     walk the whole table in id order betting on a word frequent overall whose matches
     the requester may not read (a private team's jargon, searched by anyone else)."""
     match = (
@@ -211,13 +219,13 @@ def _postgresql(cursor, n, query, user, room_id):
     if room_id is not None:
         inner.append(f"{n['m_room']} = %s")
         inner_params.append(room_id)
+    columns = ", ".join(n[c] for c in _HIT_COLUMNS)
     hits = (
-        f"WITH hits AS MATERIALIZED (SELECT {n['m_id']} AS id FROM {n['message']}"
+        f"WITH m AS MATERIALIZED (SELECT {columns} FROM {n['message']}"
         f" WHERE {' AND '.join(inner)}) "
     )
-    source = f"{n['message']} m JOIN hits h ON h.id = m.{n['m_id']}"
     cursor.execute(
-        _select(n, source, where, f"m.{key} DESC", head=hits),
+        _select(n, "m", where, f"m.{key} DESC", head=hits),
         [*inner_params, *params, query.limit + 1 - len(rows)],
     )
     return rows + cursor.fetchall()
