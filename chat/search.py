@@ -27,7 +27,7 @@ DEFAULT_LIMIT = 20
 MAX_LIMIT = 50
 # PostgreSQL: the newest messages searched first in id (or seq) order, at a cost bounded by
 # this many rows; the older ones through the index alone (_postgresql).
-WALK = 20_000
+WALK = 5_000
 
 
 @dataclass(frozen=True)
