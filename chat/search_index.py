@@ -1,4 +1,4 @@
-"""The full-text index of messages, in the database itself (created by migration 0004_search).
+"""The full-text index of messages, in the database itself (created by migration 0005_search).
 
 PostgreSQL: a stored generated column, ``search_vector tsvector GENERATED ALWAYS AS
 (to_tsvector('simple', chat_search_fold(text))) STORED``, with a GIN index. The database
@@ -120,7 +120,7 @@ def ensure(connection=default_connection):
         )
         found = {name for _, name in cursor.fetchall()}
         if FTS_TABLE not in found or set(_TRIGGERS) <= found:
-            return False  # not installed (before 0004), or complete
+            return False  # not installed (before 0005), or complete
         _sqlite_triggers(cursor)
         cursor.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')")
     return True

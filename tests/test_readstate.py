@@ -116,7 +116,7 @@ def test_migration_backfill__existing_members_follow_with_history_read(users):
 
     from django.apps import apps
 
-    migration = import_module("chat.migrations.0005_read_positions")
+    migration = import_module("chat.migrations.0004_read_positions")
     club = membership.create_private_room(users["alice"], "club")
     membership.add_member(club, users["alice"], "bob")
     post(club, users["alice"], "before the upgrade")

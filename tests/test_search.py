@@ -155,7 +155,7 @@ def test_a_deleted_room_leaves_nothing_in_the_index(people):
 
 
 def test_messages_stored_before_the_migration_are_indexed_by_it(people):
-    """Migration 0004 indexes what is stored already: undo it, store, apply it again."""
+    """Migration 0005 indexes what is stored already: undo it, store, apply it again."""
     say("lobby", people["alice"], "older than the index")
     if connection.vendor == "postgresql":  # the test's transaction holds deferred FK checks
         with connection.cursor() as cursor:

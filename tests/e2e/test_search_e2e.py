@@ -1,5 +1,5 @@
 """GET /api/search over real daphne on the deployment's databases (SQLite and PostgreSQL):
-migration 0004_search indexes what is stored and is reversible; posts over the API, edits
+migration 0005_search indexes what is stored and is reversible; posts over the API, edits
 and deletions keep the index current; privacy holds for anonymous, session and token
 requests; hostile queries are never a 500. tests/test_search.py has the rest, in-process."""
 
@@ -61,7 +61,7 @@ def texts(server, headers=None, **params):
 def test_search_on_the_database__indexed_current_and_private(db_stack):
     cookies = db_stack.sessions(["alice", "bob", "carol"])
     # Stored before the index exists: the migration indexes them (and undoes cleanly).
-    db_stack.manage("migrate", "chat", "0003_event_log", "--noinput")
+    db_stack.manage("migrate", "chat", "0004_read_positions", "--noinput")
     script = _SEED.replace("TEXTS", repr(TEXTS))
     tokens = json.loads(db_stack.manage("shell", "-v", "0", "-c", script).stdout.splitlines()[-1])
     db_stack.manage("migrate", "--noinput")

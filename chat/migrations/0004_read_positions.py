@@ -26,7 +26,7 @@ def follow_private_rooms(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('chat', '0004_search'),
+        ('chat', '0003_event_log'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -20,7 +20,7 @@ def uninstall(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("chat", "0003_event_log"),
+        ("chat", "0004_read_positions"),
     ]
 
     operations = [
