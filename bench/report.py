@@ -89,6 +89,17 @@ METHOD = [
         "- `check_redis_ssot`: wall time of the whole command (`python manage.py "
         "check_redis_ssot`), interpreter start-up included, against the same Redis."
     ),
+    (
+        "- Search: bench/search.py fills a database of its own (PostgreSQL: a new database "
+        "on the throwaway cluster, loaded with COPY, the GIN index built after the load; "
+        "SQLite: a file, executemany in one transaction, the FTS5 triggers indexing row by "
+        "row) with the stated number of messages over 50 rooms (10 private, sizes ∝ 1/rank), "
+        "200 users, 1-24 words each drawn by Zipf (s = 1.1) from 30,000 words; ANALYZE; then "
+        "100 queries per kind after 5 warm-ups, with a bearer token of a user in 3 of the "
+        "private rooms (or anonymous), through Django's test client in the bench's process. "
+        "Common words: Zipf ranks 1-20 (the commonest is in most messages); middling "
+        "200-2,000; rare 10,000-30,000 (about 10-40 messages each). Run once per `make bench`."
+    ),
 ]
 
 
@@ -112,6 +123,13 @@ def command_lines(scs):
                 f"--server-pid PID --redis-pid PID --sessions FILE   # {key}"
             )
     lines.append("python manage.py check_redis_ssot   # ssot")
+    for key, sc in scs.items():
+        if sc["kind"] == "search":
+            url = " --database-url <the cluster>" if sc["db"] == "postgresql" else ""
+            lines.append(
+                f".venv/bin/python bench/search.py --json --messages {sc['messages']} "
+                f"--database {sc['db']}{url}   # {key}"
+            )
     lines += [
         "# posts, posts_paced: DATABASE_URL=postgres://chat@127.0.0.1:PORT/bench_<app> of a "
         "throwaway cluster;",

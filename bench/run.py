@@ -42,6 +42,7 @@ SIZES = {  # full and --quick
         "idle_cpu": (5000, 60),
         "fanout10k": 10000,
         "connect": 500,
+        "search": 1_000_000,
     },
     True: {
         "reps": 1,
@@ -55,6 +56,7 @@ SIZES = {  # full and --quick
         "idle_cpu": (1000, 10),
         "fanout10k": 2000,
         "connect": 200,
+        "search": 100_000,
     },
 }
 DEFAULT_APPS = ("baseline", "ours")  # a scenario's "apps" key overrides
@@ -133,6 +135,30 @@ def issue12_scenarios(z):
     return sc
 
 
+def search_scenarios(count):
+    """bench/search.py on each database, once per run (it fills a database of its own)."""
+    sc = {}
+    for key, db, name in (
+        ("search", "postgresql", "PostgreSQL"),
+        ("search_sqlite", "sqlite", "SQLite"),
+    ):
+        sc[key] = {
+            "title": f"Search: GET /api/search on {count:,} stored messages, {name}",
+            "kind": "search",
+            "group": key,
+            "db": db,
+            "apps": ("ours",),
+            "reps": 1,
+            "messages": count,
+            "timeout": 3600,
+            "note": "Through the real view in-process (Django's test client: URL resolver, "
+            "middleware, bearer token, view, SQL, JSON; no HTTP socket); 100 queries per "
+            "kind, each with other words; figures in ms. Issue 14's target: p95 under "
+            "100 ms on 1,000,000 messages (PostgreSQL).",
+        }
+    return sc
+
+
 def scenarios(quick):
     z = SIZES[quick]
     n, m, secs = z["n"], z["m"], z["paced_s"]
@@ -168,6 +194,7 @@ def scenarios(quick):
         "args": ["storm", "-n", z["storm"]],
     }
     sc.update(issue12_scenarios(z))
+    sc.update(search_scenarios(z["search"]))
     sc["ssot"] = {
         "title": "`python manage.py check_redis_ssot` wall time",
         "kind": "command",
@@ -215,6 +242,25 @@ def timed(app, *args):
     return time.perf_counter() - t0, r
 
 
+def run_search(app, sc):
+    """bench/search.py's figures; on PostgreSQL in a database of its own on the app's server."""
+    cmd = [sys.executable, str(ROOT / "bench" / "search.py"), "--json"]
+    cmd += ["--messages", str(sc["messages"]), "--database", sc["db"]]
+    if sc["db"] == "postgresql":
+        cmd += ["--database-url", app.env["DATABASE_URL"]]
+    try:
+        r = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=sc["timeout"], check=False, cwd=ROOT
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": f"bench/search.py timed out after {sc['timeout']}s"}
+    sys.stderr.write(r.stderr[-3000:])
+    try:
+        return json.loads(r.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        return {"error": f"bench/search.py exit {r.returncode}: {r.stderr.strip()[-300:]}"}
+
+
 def paced_args(sc, rep, app, out, done):
     """A paced posts scenario's arguments: half the rate the minimal server reached in the
     same repetition (the same offered load for every app), else half this app's own."""
@@ -235,6 +281,8 @@ def run_group(app, group, todo, rep, redis_pid, sessions, done):
         text = (r.stdout + r.stderr).strip().splitlines()
         out = {"wall_s": round(wall, 3), "reference_wall_s": round(ref, 3)}
         return {"ssot": {**out, "returncode": r.returncode, "output": text[-40:]}}
+    if group in ("search", "search_sqlite"):
+        return {group: run_search(app, todo[group])}
     try:
         app.start(wait=group != "storm")
     except RuntimeError as e:
@@ -313,6 +361,8 @@ def run_all(scs, names, reps, workdir):
         for rep in range(reps):
             for group, todo in groups.items():
                 db = next(iter(todo.values())).get("db", "sqlite")
+                if rep >= next(iter(todo.values())).get("reps", reps):
+                    continue  # a scenario measured once per run (search)
                 for n in names:
                     mine = {k: v for k, v in todo.items() if runs_on(v, n)}
                     if not mine:

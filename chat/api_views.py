@@ -5,19 +5,21 @@
     POST   /api/tokens                  {"name"}   (session only)
     GET    /api/tokens                             (session only)
     DELETE /api/tokens/<name>                      (session only)
+    GET    /api/search?q=&room=&before=&limit=     (token or session; chat.search)
 
 Errors are `{"error": code, "detail": ...}` with the WebSocket's codes (docs/protocol.md).
 """
 
+from django.db import OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.utils.cache import patch_cache_control
 from django.views.decorators.csrf import csrf_exempt
 
-from . import api, protocol, token_auth, tokens, views
+from . import api, protocol, search, services, token_auth, tokens, views
 from .http_auth import authenticate, csrf_refusal, json_error
-from .models import ApiToken
+from .models import ApiToken, Room
 
-__all__ = ["room_messages", "tokens_collection", "token_detail", "STATUS"]
+__all__ = ["room_messages", "tokens_collection", "token_detail", "search_messages", "STATUS"]
 
 # The HTTP status of each error code (the contract's table).
 STATUS = {
@@ -123,3 +125,42 @@ def token_detail(request, name):
     if not token_auth.revoke(request.user, name):
         return json_error(404, "not_found", "You hold no token of that name.")
     return HttpResponse(status=204)
+
+
+def _searched_room(request, name):
+    """(the room called name, None) when the requester may read it, else (None, the refusal
+    the messages API gives for that room: 404, 401 or 403)."""
+    found = Room.objects.filter(name=name).first() if protocol.valid_room(name) else None
+    if found is None:
+        return None, json_error(404, "not_found", f"There is no room {name!r}.")
+    try:
+        services.check_access(found, request.user)
+    except services.LoginRequired:
+        return None, json_error(401, "auth_required", "Log in to search this room.")
+    except services.NotMember:
+        return None, json_error(403, "forbidden", "You are not a member of this room.")
+    return found, None
+
+
+def search_messages(request):
+    """GET /api/search: the messages the requester may read that hold every word of q."""
+    refusal = authenticate(request)
+    if refusal is not None:
+        return refusal
+    if request.method != "GET":
+        return _not_allowed("GET")
+    try:
+        query = search.parse(request.GET)
+    except search.BadQuery as exc:
+        return json_error(400, exc.code, exc.detail)
+    try:
+        room = None
+        if query.room is not None:
+            room, refusal = _searched_room(request, query.room)
+            if refusal is not None:
+                return refusal
+        results, complete = search.search(query, request.user, room.pk if room else None)
+    except OperationalError:
+        return json_error(503, "unavailable", "The database did not answer.", retry_after=1.0)
+    # Results may come from private rooms: kept by no cache, loaded by no other site.
+    return views.private(JsonResponse({"results": results, "complete": complete}))

@@ -31,7 +31,10 @@ from . import mentions as mention_names
 from . import protocol
 from .models import Event, Mention, Message, Reaction, Room
 
-__all__ = ["Post", "Change", "Stored", "store_posts", "check", "read_page", "read_events"]
+__all__ = [
+    "Post", "Change", "Stored", "store_posts", "check", "read_page", "read_events",
+    "current_messages", "sql_names", "user_names",
+]  # fmt: skip
 
 # Rows per INSERT: SQLite allows 32,766 parameters, PostgreSQL 65,535; 10 per row.
 INSERT_CHUNK = 500
@@ -623,20 +626,33 @@ def read_page(room_id, room_name, *, upto=None, after=None, before=None, limit, 
         rows = rows[:limit]
         if newest:
             rows.reverse()
-        reactions = _reactions(cursor, n, [row[5] for row in rows if not row[9]])
-    messages = [
-        _message(
-            room_name,
-            *row[:5],
-            row[6],
-            row[7],
-            edited=row[8],
-            deleted=row[9],
-            reactions=reactions.get(row[5]),
-        )  # fmt: skip
-        for row in rows
-    ]
+        messages = current_messages(cursor, [(room_name, *row) for row in rows])
     return messages, complete, latest
+
+
+def current_messages(cursor, rows):
+    """Message objects in their current state, reactions folded in, in the rows' order;
+    each row (room name, seq, user name, text, created, client_id, message id, reply_to,
+    mentions, edited, deleted), as read_page and chat.search select them."""
+    reactions = _reactions(cursor, _names(), [row[6] for row in rows if not row[10]])
+    found = []
+    for name, seq, user, text, created, client_id, pk, reply_to, names, edited, deleted in rows:
+        message = _message(
+            name, seq, user, text, created, client_id, reply_to, names, edited=edited,
+            deleted=deleted, reactions=reactions.get(pk),
+        )  # fmt: skip
+        found.append(message)
+    return found
+
+
+def sql_names():
+    """The quoted names of the log's tables and columns (for chat.search's queries)."""
+    return _names()
+
+
+def user_names():
+    """The quoted user table, its primary key and user-name column."""
+    return _user_names()
 
 
 def _message(room_name, seq, user, text, created, client_id, reply_to, names, edited=None,

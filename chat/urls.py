@@ -14,6 +14,7 @@ urlpatterns = [
     path("chat/<str:room>/", views.room, name="room"),
     path("api/rooms", views.rooms_api, name="rooms-api"),
     path("api/rooms/<str:room>/messages", api_views.room_messages, name="room-messages"),
+    path("api/search", api_views.search_messages, name="search-api"),
     path("api/tokens", api_views.tokens_collection, name="api-tokens"),
     path("api/tokens/<str:name>", api_views.token_detail, name="api-token"),
     path("account/tokens/", token_views.tokens_page, name="tokens"),

@@ -69,7 +69,11 @@ async def test_busy_pool__commands_holding_every_connection_do_not_make_redis_lo
         *(client.blpop(f"chat:test:busy:{i}", timeout=hold) for i in range(busy)),
         return_exceptions=True,
     )
-    assert results.count(None) >= busy - 20, results[-25:]  # the pool was held throughout
+    # The pool was held throughout: nearly every connection's command waited its full time
+    # (on a machine loaded to a load average of 18, one connect of 276 timed out in CI-like
+    # runs: a few are allowed, the 20 beyond the pool always fail).
+    held = client.connection_pool.max_connections
+    assert results.count(None) >= held - 5, results[-25:]
     assert health.busy_pool_probes >= 1  # the probe did time out in the pool
     assert get_manager().stats()["busy_pool_probes"] >= 1  # chat_redis_busy_pool_probes
     assert health.grace_entries == 0 and LOST not in events and health.ready

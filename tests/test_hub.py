@@ -29,10 +29,10 @@ class Member:
     async def deliver(self, seq, text, ws_frame=None):
         self.seqs.append(seq)
 
-    async def deliver_event(self, text):
+    async def deliver_event(self, text, ws_frame=None):
         self.events.append(text)
 
-    async def deliver_presence(self, value, text):
+    async def deliver_presence(self, value, text, ws_frame=None):
         self.presences.append(value)
 
     async def kick(self, code):
@@ -222,3 +222,17 @@ async def test_event_due_while_a_repair_delivers__queued_not_dropped(hubs, room)
     assert await wait_until(lambda: hub.rooms["hubroom"].sequencer.cursor == 4, timeout=2.0)
     member.release.set()
     assert await wait_until(lambda: member.seqs == [1, 2, 3, 4], timeout=2.0), member.seqs
+
+
+async def test_presence_wait__longer_for_a_big_room_bounded(hubs, room):
+    room, _ = room
+    hub = hubs()
+    assert hub.presence_wait("nobody-here") == Hub.PRESENCE_COALESCE
+    members = [Member(f"u{i}") for i in range(3)]
+    for member in members:
+        await hub.join(member, room.name, room.pk)
+    small = hub.presence_wait(room.name)
+    assert Hub.PRESENCE_COALESCE < small < Hub.PRESENCE_COALESCE + 0.01
+    for i in range(5000):  # members as the hub counts them, without 5,000 subscriptions
+        hub.rooms[room.name].members.add(Member(f"x{i}"))
+    assert hub.presence_wait(room.name) == Hub.PRESENCE_COALESCE_MAX

@@ -126,23 +126,20 @@ class ChatConsumer(SocketConsumer):
         once per process)."""
         if self.closing or self.cursor.live(seq, text) is None:
             return
-        wire = self.wire
-        if wire is None or ws_frame is None or not wire.write_websocket_frame(ws_frame):
-            await self._send(text)
-        await self._check_backlog()
+        await self.send_framed(text, ws_frame)
 
-    async def deliver_event(self, text):
+    async def deliver_event(self, text, ws_frame=None):
         """An ephemeral event (typing, a moderator's notice), not held, not replayed."""
         if not self.cursor.holding and not self.closing:
-            await self.send_text(text)
+            await self.send_framed(text, ws_frame)
 
-    async def deliver_presence(self, value, text):
+    async def deliver_presence(self, value, text, ws_frame=None):
         """The room's presence (value: (users, anonymous)); sent only when it differs from
         what this socket shows."""
         if self.cursor.holding or self.closing or value == self.last_presence:
             return
         self.last_presence = value
-        await self.send_text(text)
+        await self.send_framed(text, ws_frame)
 
     async def deliver_notice(self, notice):
         """A notice about this socket's user (envelope.Read), from the hub's control channel:

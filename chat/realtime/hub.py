@@ -62,6 +62,11 @@ class Hub:
     REPAIR_READS = 5
     JOIN_TIMEOUT = 5.0
     PRESENCE_COALESCE = 0.2
+    # A big room's presence waits longer (0.2 s more per 500 local members, at most 2 s):
+    # each announcement is one frame to every member, so a storm of connects into a room of
+    # thousands would otherwise cost every member a frame every 0.2 s.
+    PRESENCE_COALESCE_PER_MEMBER = 0.0004
+    PRESENCE_COALESCE_MAX = 2.0
     REPUBLISH_DELAYS = (0.5, 1.0, 2.0)  # a failed publish, tried again (then the DB serves)
     RECOUNT_COALESCE = 0.05  # events of a room within this are counted for its inboxes once
 
@@ -345,20 +350,22 @@ class Hub:
                     self.spawn(member.recheck_session())
 
     async def _on_presence(self, feed, event):
+        ws_frame = websocket_frame(event.text)  # framed once, like a stored event
         for member in list(feed.members):
             try:
-                await member.deliver_presence(event.value, event.text)
+                await member.deliver_presence(event.value, event.text, ws_frame)
             except Exception:
                 log.exception("event=hub_event_delivery_failed")
 
     async def _on_ephemeral(self, feed, event):
+        ws_frame = websocket_frame(event.text)
         for member in list(feed.members):
             if event.exclude_user and member.username == event.exclude_user:
                 continue
             if event.exclude_connection and member.connection_id == event.exclude_connection:
                 continue
             try:
-                await member.deliver_event(event.text)
+                await member.deliver_event(event.text, ws_frame)
             except Exception:
                 log.exception("event=hub_event_delivery_failed")
 
@@ -539,7 +546,7 @@ class Hub:
             await self.refresh_presence()
 
     def presence_changed(self, room):
-        """Presence of room changed here: tell the room once, PRESENCE_COALESCE s later.
+        """Presence of room changed here: tell the room once, presence_wait() s later.
 
         Coalescing keeps a storm of connects from costing one broadcast per connect
         (quadratic in the room's size); the room sees the latest set once it settles."""
@@ -548,8 +555,15 @@ class Hub:
         self._presence_due.add(room)
         self.spawn(self._announce_presence(room))
 
+    def presence_wait(self, room):
+        """How long a change of room's presence waits for more before it is announced."""
+        feed = self.rooms.get(room)
+        members = len(feed.members) if feed is not None else 0
+        wait = self.PRESENCE_COALESCE + members * self.PRESENCE_COALESCE_PER_MEMBER
+        return min(wait, self.PRESENCE_COALESCE_MAX)
+
     async def _announce_presence(self, room):
-        await asyncio.sleep(self.PRESENCE_COALESCE)
+        await asyncio.sleep(self.presence_wait(room))
         self._presence_due.discard(room)
         try:
             change = await presence.update(room, "sweep")

@@ -102,12 +102,12 @@ class InboxConsumer(SocketConsumer):
         if (shown.unread, shown.mentions) != (counts.unread, counts.mentions):
             await self.send_json(protocol.unread(room, counts))
 
-    async def deliver_event(self, text):
+    async def deliver_event(self, text, ws_frame=None):
         """A `mention` frame for this user, encoded once by the hub."""
         if not self.ready:
             return self.waiting.append((self.deliver_event, (text,)))
         if not self.closing:
-            await self.send_text(text)
+            await self.send_framed(text, ws_frame)
 
     async def deliver_notice(self, notice):
         """A notice about this user, from any process: read, follow, unfollow."""

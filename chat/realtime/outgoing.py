@@ -70,6 +70,15 @@ class BoundedSender:
             await asyncio.sleep(0.01)  # the reactor writes meanwhile
         return not self.closing
 
+    async def send_framed(self, text, ws_frame=None):
+        """Send text that the hub sends to many sockets: its WebSocket frame (built once
+        per process, chat.realtime.transport) written straight to the socket when the
+        fast path is open, else through the consumer's send; counted against the bound."""
+        wire = self.wire
+        if wire is None or ws_frame is None or not wire.write_websocket_frame(ws_frame):
+            await self._send(text)
+        await self._check_backlog()
+
     async def send_text(self, text):
         """Send one frame of ours (a reply, hello, presence), counted against the bound."""
         if self.closing:
