@@ -14,7 +14,8 @@ SHIFTS = """() => new Promise((resolve) => {
     observer.disconnect();
     resolve(list.getEntries().filter(e => !e.hadRecentInput).map(e => ({
       value: e.value,
-      sources: e.sources.map(s => s.node ? (s.node.id || s.node.className || s.node.nodeName) : "?"),
+      sources: e.sources.map(s => (s.node ? (s.node.id || s.node.className || s.node.nodeName) : "?")
+        + ` ${JSON.stringify(s.previousRect)} -> ${JSON.stringify(s.currentRect)}`),
     })));
   }).observe({ type: "layout-shift", buffered: true });
   setTimeout(() => resolve([]), 1000); // none at all: the observer is never called
