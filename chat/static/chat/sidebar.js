@@ -77,7 +77,7 @@
     }
     empty.hidden = !state.loaded || state.rooms.size > 0;
     const totals = state.totals();
-    toggleCount.textContent = totals.unread ? String(totals.unread) : "";
+    toggleCount.textContent = totals.unread > 99 ? "99+" : totals.unread ? String(totals.unread) : "";
     const toggle = toggleCount.closest("button");
     const summary = describeCounts(totals.unread, totals.mentions);
     toggle.setAttribute("aria-label", summary ? `Your rooms, ${summary}` : "Your rooms");
