@@ -17,8 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
+import inbox
 import report
 import servers
+import tables
 from benchutil import machine_info
 from loadmore import CONNECT_STAGES
 
@@ -42,6 +44,7 @@ SIZES = {  # full and --quick
         "idle_cpu": (5000, 60),
         "fanout10k": 10000,
         "connect": 500,
+        "inbox": (5000, 20),
     },
     True: {
         "reps": 1,
@@ -55,10 +58,12 @@ SIZES = {  # full and --quick
         "idle_cpu": (1000, 10),
         "fanout10k": 2000,
         "connect": 200,
+        "inbox": (500, 5),
     },
 }
 DEFAULT_APPS = ("baseline", "ours")  # a scenario's "apps" key overrides
 POST_SENDERS, POST_WINDOW = 50, 10
+tables.ROWS.setdefault("inbox", inbox.ROWS)  # bench/inbox.py's figures
 
 
 def fanout(title, n, m, rate):
@@ -133,6 +138,24 @@ def issue12_scenarios(z):
     return sc
 
 
+def issue14_scenarios(z):
+    n, m = z["inbox"]
+    return {
+        "inbox": {
+            "title": f"One message to a room of {n:,} idle members who each hold an inbox "
+            f"socket ({m} messages, PostgreSQL)",
+            "kind": "inbox",
+            "group": "inbox",
+            "db": "postgresql",
+            "apps": ("ours",),
+            "n": n,
+            "m": m,
+            "how": inbox.HOW,
+            "timeout": 1800,
+        }
+    }
+
+
 def scenarios(quick):
     z = SIZES[quick]
     n, m, secs = z["n"], z["m"], z["paced_s"]
@@ -168,6 +191,7 @@ def scenarios(quick):
         "args": ["storm", "-n", z["storm"]],
     }
     sc.update(issue12_scenarios(z))
+    sc.update(issue14_scenarios(z))
     sc["ssot"] = {
         "title": "`python manage.py check_redis_ssot` wall time",
         "kind": "command",
@@ -235,6 +259,11 @@ def run_group(app, group, todo, rep, redis_pid, sessions, done):
         text = (r.stdout + r.stderr).strip().splitlines()
         out = {"wall_s": round(wall, 3), "reference_wall_s": round(ref, 3)}
         return {"ssot": {**out, "returncode": r.returncode, "output": text[-40:]}}
+    if group == "inbox":  # bench/inbox.py: users of its own, daphne with the shipped settings
+        return {
+            key: inbox.run_on(app, sc["n"], sc["m"], timeout=sc["timeout"], rep=rep)
+            for key, sc in todo.items()
+        }
     try:
         app.start(wait=group != "storm")
     except RuntimeError as e:
