@@ -51,7 +51,8 @@ CONCURRENCY = 100  # handshakes in flight
 SETTLE_QUIET, SETTLE_MAX = 1.0, 60.0  # a phase starts once no frame came for 1 s (≤ 60 s)
 CONNECT_TIMEOUT = 600.0  # all sockets of one kind open within this
 WAIT_TIMEOUT = 30.0  # each message is everywhere within this
-LOG_MARKERS = ("Traceback", "ERROR", "Exception", "1011", "inbox_recount_failed")
+LOG_ERRORS = ("Traceback", "level=ERROR", "level=CRITICAL")  # lines of a daphne log
+LOG_WARNINGS = ("level=WARNING",)
 
 # Rows of its table in docs/benchmarks.md: (label, key, unit, better), as bench/tables.py.
 ROWS = [
@@ -75,6 +76,7 @@ ROWS = [
     ("`unread` frames missing", "missing", "", "low"),
     ("inboxes whose last count is wrong", "wrong_counts", "", "low"),
     ("error lines in the server log", "log_errors", "", "low"),
+    ("warning lines in the server log", "log_warnings", "", "low"),
 ]  # fmt: skip
 HOW = (
     "N users follow a fresh room (ReadPosition rows at seq 0, bulk-created with the users and "
@@ -365,6 +367,12 @@ class Load:
     def db_cpu(self):
         return tree_cpu(self.prepared.get("postmaster"))
 
+    def progress(self, what):
+        stamp = time.strftime("%H:%M:%S")
+        print(
+            f"inbox: {stamp} {what} (server pid {self.a.server_pid})", file=sys.stderr, flush=True
+        )
+
     async def run(self):
         a, members_keys, readers = self.a, self.prepared["members"], self.prepared["readers"]
         n = len(members_keys)
@@ -373,6 +381,7 @@ class Load:
             raise SystemExit("inbox: the poster could not connect")
         self.seq = self.poster.first["seq"]
         cpu0 = self.server_cpu()
+        self.progress(f"opening {n} member sockets")
         members = [
             Member(i, self.url, self.origin, readers[i // PER_READER], self.tally)
             for i in range(n)
@@ -390,6 +399,7 @@ class Load:
         self.out["plain"]["rss_kb"] = rss0
 
         cpu0 = self.server_cpu()
+        self.progress(f"opening {n} inbox sockets")
         inboxes = [
             Inbox(n + i, self.inbox_url, self.origin, key, self.tally, room=self.room)
             for i, key in enumerate(members_keys)
@@ -418,7 +428,10 @@ class Load:
 
     async def phase(self, with_inboxes):
         a = self.a
+        name = "inbox" if with_inboxes else "plain"
+        self.progress(f"{name}: idle baseline of {a.messages * a.interval:g} s")
         idle_cpu, idle_db = await self.idle(a.messages * a.interval)
+        self.progress(f"{name}: posting {a.messages} messages")
         s0, d0, t0 = self.server_cpu(), self.db_cpu(), time.monotonic()
         member_ms, inbox_ms, timeouts = [], [], 0
         for i in range(a.messages):
@@ -552,14 +565,14 @@ def client_main(a):
     os._exit(0)  # skip the teardown of thousands of sockets
 
 
-def log_errors(path):
-    """(count, first lines) of the lines of a daphne log that mark a failure."""
+def log_lines(path, markers):
+    """(count, first lines) of the lines of a daphne log holding one of markers."""
     try:
         lines = path.read_text(errors="replace").splitlines()
     except OSError:
         return 0, []
-    bad = [x for x in lines if any(m in x for m in LOG_MARKERS)]
-    return len(bad), bad[:10]
+    found = [x for x in lines if any(m in x for m in markers)]
+    return len(found), found[:10]
 
 
 def run_on(app, members, messages, interval=2.0, timeout=1800, rep=0):
@@ -579,12 +592,12 @@ def run_on(app, members, messages, interval=2.0, timeout=1800, rep=0):
         "--messages", str(messages), "--interval", str(interval),
     ]  # fmt: skip
     try:
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, timeout=timeout, check=False)
         lines = r.stdout.strip().splitlines()
         try:
             res = json.loads(lines[-1])
         except (IndexError, ValueError):
-            res = {"error": f"client exit {r.returncode}: {r.stderr.strip()[-500:]}"}
+            res = {"error": f"client exit {r.returncode} (its stderr above)"}
     except subprocess.TimeoutExpired:
         res = {"error": f"client timed out after {timeout} s"}
     finally:
@@ -593,7 +606,8 @@ def run_on(app, members, messages, interval=2.0, timeout=1800, rep=0):
         app.runs = shipped.runs
     if not alive:
         res.setdefault("error", "the server exited during the run")
-    res["log_errors"], res["log_lines"] = log_errors(log)
+    res["log_errors"], res["log_lines"] = log_lines(log, LOG_ERRORS)
+    res["log_warnings"], res["log_warning_lines"] = log_lines(log, LOG_WARNINGS)
     res["prepare_s"] = round(prepare_s, 1)
     res["loadavg"] = Path("/proc/loadavg").read_text().split()[:3]
     return res
@@ -624,7 +638,7 @@ def report(res):
         f"{res['initial_unread']} (expected {res['expected_initial_unread']}), timeouts "
         f"{res['timeouts']}",
         f"  closes {res['close_codes']} errors {res['errors']} log errors {res['log_errors']}"
-        f" {res['log_lines'][:3]}",
+        f" {res['log_lines'][:3]} warnings {res['log_warnings']} {res['log_warning_lines'][:3]}",
     ]
     return "\n".join(lines)
 
