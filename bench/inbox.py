@@ -32,6 +32,7 @@ import asyncio
 import copy
 import json
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -216,6 +217,7 @@ class Socket:
     async def open(self, deadline, failures):
         """Connect (retrying until deadline) and wait for the first frame; True when open."""
         headers = {"Cookie": f"sessionid={self.session}"}
+        pause = 0.2
         while time.monotonic() < deadline:
             try:
                 ws = await connect(
@@ -244,7 +246,10 @@ class Socket:
                 reason = f"first_{first.get('type')}"
                 await ws.close()
             failures[reason] = failures.get(reason, 0) + 1
-            await asyncio.sleep(0.2)
+            # Backoff with jitter, as the contract asks of clients refused with 4013: quick
+            # retries spend the user's connect budget and keep a shedding server shedding.
+            await asyncio.sleep(pause * (0.5 + random.random()))
+            pause = min(5.0, pause * 2)
         return False
 
     async def _read(self):
