@@ -51,6 +51,7 @@ PER_READER = 40  # room sockets per reader account (the shipped cap is 50 per us
 CONCURRENCY = 100  # handshakes in flight
 SETTLE_QUIET, SETTLE_MAX = 1.0, 60.0  # a phase starts once no frame came for 1 s (≤ 60 s)
 CONNECT_TIMEOUT = 600.0  # all sockets of one kind open within this
+FIRST_FRAME_TIMEOUT = 30.0  # hello or inbox after the handshake
 WAIT_TIMEOUT = 30.0  # each message is everywhere within this
 LOG_ERRORS = ("Traceback", "level=ERROR", "level=CRITICAL")  # lines of a daphne log
 LOG_WARNINGS = ("level=WARNING",)
@@ -219,6 +220,7 @@ class Socket:
         headers = {"Cookie": f"sessionid={self.session}"}
         pause = 0.2
         while time.monotonic() < deadline:
+            ws = None
             try:
                 ws = await connect(
                     self.url,
@@ -231,7 +233,7 @@ class Socket:
                     max_size=2**22,
                     local_addr=(source_address(self.idx), 0),
                 )
-                first = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                first = json.loads(await asyncio.wait_for(ws.recv(), FIRST_FRAME_TIMEOUT))
             except InvalidStatus as e:
                 reason = f"http_{e.response.status_code}"
             except ConnectionClosed as e:
@@ -244,7 +246,8 @@ class Socket:
                     self.task = asyncio.ensure_future(self._read())
                     return True
                 reason = f"first_{first.get('type')}"
-                await ws.close()
+            if ws is not None:  # never leave a socket open behind: it counts against the caps
+                ws.transport.abort()
             failures[reason] = failures.get(reason, 0) + 1
             # Backoff with jitter, as the contract asks of clients refused with 4013: quick
             # retries spend the user's connect budget and keep a shedding server shedding.
