@@ -17,8 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
+import inbox
 import report
 import servers
+import tables
 from benchutil import machine_info
 from loadmore import CONNECT_STAGES
 
@@ -43,6 +45,7 @@ SIZES = {  # full and --quick
         "fanout10k": 10000,
         "connect": 500,
         "search": 1_000_000,
+        "inbox": (5000, 20),
     },
     True: {
         "reps": 1,
@@ -57,10 +60,12 @@ SIZES = {  # full and --quick
         "fanout10k": 2000,
         "connect": 200,
         "search": 100_000,
+        "inbox": (500, 5),
     },
 }
 DEFAULT_APPS = ("baseline", "ours")  # a scenario's "apps" key overrides
 POST_SENDERS, POST_WINDOW = 50, 10
+tables.ROWS.setdefault("inbox", inbox.ROWS)  # bench/inbox.py's figures
 
 
 def fanout(title, n, m, rate):
@@ -159,6 +164,24 @@ def search_scenarios(count):
     return sc
 
 
+def issue14_scenarios(z):
+    n, m = z["inbox"]
+    return {
+        "inbox": {
+            "title": f"One message to a room of {n:,} idle members who each hold an inbox "
+            f"socket ({m} messages, PostgreSQL)",
+            "kind": "inbox",
+            "group": "inbox",
+            "db": "postgresql",
+            "apps": ("ours",),
+            "n": n,
+            "m": m,
+            "how": inbox.HOW,
+            "timeout": 1800,
+        }
+    }
+
+
 def scenarios(quick):
     z = SIZES[quick]
     n, m, secs = z["n"], z["m"], z["paced_s"]
@@ -195,6 +218,7 @@ def scenarios(quick):
     }
     sc.update(issue12_scenarios(z))
     sc.update(search_scenarios(z["search"]))
+    sc.update(issue14_scenarios(z))
     sc["ssot"] = {
         "title": "`python manage.py check_redis_ssot` wall time",
         "kind": "command",
@@ -283,6 +307,11 @@ def run_group(app, group, todo, rep, redis_pid, sessions, done):
         return {"ssot": {**out, "returncode": r.returncode, "output": text[-40:]}}
     if group in ("search", "search_sqlite"):
         return {group: run_search(app, todo[group])}
+    if group == "inbox":  # bench/inbox.py: users of its own, daphne with the shipped settings
+        return {
+            key: inbox.run_on(app, sc["n"], sc["m"], timeout=sc["timeout"], rep=rep)
+            for key, sc in todo.items()
+        }
     try:
         app.start(wait=group != "storm")
     except RuntimeError as e:

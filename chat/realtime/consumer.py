@@ -112,8 +112,11 @@ class ChatConsumer(SocketConsumer):
             change = await presence.update(room.name, "rem", [self.presence_entry])
             if change.changed:
                 self.hub.presence_changed(room.name)
-        except (RedisError, OSError):
-            pass  # Redis is gone: the entry expires by itself
+        except Exception as exc:  # teardown must finish, and the entry expires anyway
+            # Redis gone, or redis-py's pool torn down under thousands of closing sockets at
+            # a shutdown ('NoneType' object has no attribute 'writelines', a KeyError in the
+            # pool's release): the entry expires by itself either way.
+            log.info("event=presence_leave_failed room=%s error=%r", room.name, exc)
 
     @property
     def log_name(self):

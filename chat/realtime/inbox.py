@@ -23,6 +23,7 @@ from ..protocol import CloseCode
 from .db import database_call
 from .hub import get_hub
 from .socket import SocketConsumer
+from .transport import websocket_frame
 
 __all__ = ["InboxConsumer"]
 
@@ -100,7 +101,10 @@ class InboxConsumer(SocketConsumer):
             return
         shown, entry[1] = entry[1], counts
         if (shown.unread, shown.mentions) != (counts.unread, counts.mentions):
-            await self.send_json(protocol.unread(room, counts))
+            # Framed here and written on the fast path: the hub hands counts to every
+            # inbox of the room at once, each its own frame.
+            text = protocol.encode(protocol.unread(room, counts))
+            await self.send_framed(text, websocket_frame(text))
 
     async def deliver_event(self, text, ws_frame=None):
         """A `mention` frame for this user, encoded once by the hub."""
