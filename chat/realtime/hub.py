@@ -158,26 +158,11 @@ class Hub:
         """watch() for an inbox, which may follow no room: returns once the control channel
         is subscribed, so no notice published after it is missed."""
         self.watch(member)
-        async with self._subscribing:
-            if self.pubsub is None:
-                self.pubsub = self.manager.pubsub()
-            pubsub = self.pubsub
-            if envelope.CONTROL_CHANNEL.encode() not in pubsub.channels:
-                await pubsub.subscribe(envelope.CONTROL_CHANNEL)
-        if self.reader is None or self.reader.done():
-            self.reader = self.spawn(self._read(pubsub))
+        await self._subscribe()
 
     async def _open(self, feed):
         feed.stage = "subscribing"
-        async with self._subscribing:
-            if self.pubsub is None:
-                self.pubsub = self.manager.pubsub()
-            pubsub = self.pubsub
-            if envelope.CONTROL_CHANNEL.encode() not in pubsub.channels:
-                await pubsub.subscribe(envelope.CONTROL_CHANNEL)
-            await pubsub.subscribe(feed.channel)
-        if self.reader is None or self.reader.done():
-            self.reader = self.spawn(self._read(pubsub))
+        await self._subscribe(feed.channel)
         feed.stage = "awaiting the subscription"
         await feed.subscribed
         feed.stage = "reading the latest seq"
@@ -185,6 +170,20 @@ class Hub:
         feed.stage = "delivering"
         await self._deliver(feed, feed.sequencer.start(latest))
         feed.stage = "open"
+
+    async def _subscribe(self, *channels):
+        """Subscribe the control channel (once) and channels, under the lock; the reader
+        runs from then on."""
+        async with self._subscribing:
+            if self.pubsub is None:
+                self.pubsub = self.manager.pubsub()
+            pubsub = self.pubsub
+            if envelope.CONTROL_CHANNEL.encode() not in pubsub.channels:
+                await pubsub.subscribe(envelope.CONTROL_CHANNEL)
+            if channels:
+                await pubsub.subscribe(*channels)
+        if self.reader is None or self.reader.done():
+            self.reader = self.spawn(self._read(pubsub))
 
     async def _unsubscribe(self, channel):
         async with self._subscribing:

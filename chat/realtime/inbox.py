@@ -163,15 +163,9 @@ class InboxConsumer(SocketConsumer):
     async def websocket_receive(self, message):
         if not self.ready or self.closing:
             return
-        text = message.get("text")
+        text = await self._text_of(message)
         if text is None:
-            if len(message.get("bytes") or b"") > protocol.MAX_FRAME_BYTES:
-                return await self.close_with(CloseCode.TOO_BIG)
-            if await self.spend("binary"):
-                await self.send_error("bad_json", "Binary frames are not accepted; send JSON text.")
             return
-        if protocol.frame_too_large(text):
-            return await self.close_with(CloseCode.TOO_BIG)
         if not await self.spend(None):
             return
         try:

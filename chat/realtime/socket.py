@@ -19,7 +19,7 @@ from redis.exceptions import RedisError
 
 from redis_core import get_manager
 
-from .. import metrics, services, token_auth
+from .. import metrics, protocol, services, token_auth
 from ..broadcast import session_target, token_target
 from ..limits import caps
 from ..limits import connections as connlimit
@@ -207,6 +207,21 @@ class SocketConsumer(Throttled, BoundedSender, AsyncWebsocketConsumer):
             self.closing = True
             self.close_code = code
             await self.close(code=int(code))
+
+    async def _text_of(self, message):
+        """The text of a client frame, or None when there is none to act on: a binary frame
+        is refused (bad_json; over MAX_FRAME_BYTES, 4009), a text over it closes with 4009."""
+        text = message.get("text")
+        if text is None:
+            if len(message.get("bytes") or b"") > protocol.MAX_FRAME_BYTES:
+                await self.close_with(CloseCode.TOO_BIG)
+            elif await self.spend("binary"):
+                await self.send_error("bad_json", "Binary frames are not accepted; send JSON text.")
+            return None
+        if protocol.frame_too_large(text):
+            await self.close_with(CloseCode.TOO_BIG)
+            return None
+        return text
 
     # control -------------------------------------------------------------------------
 
